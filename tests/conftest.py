@@ -1,0 +1,46 @@
+"""Shared fixtures: repo paths, ../shared data (skipped with a reason when absent),
+and a per-test ROS_DOMAIN_ID so DDS tests never hear each other."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("LEAD_SHARED", REPO.parent / "shared"))
+
+
+def shared_path(*parts: str) -> Path:
+    p = SHARED.joinpath("data", *parts)
+    if not p.exists():
+        pytest.skip(f"{p} is absent: this test needs the shared data of ../shared/data")
+    return p
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    return shared_path()
+
+
+@pytest.fixture
+def carla_maps() -> Path:
+    return shared_path("maps", "carla")
+
+
+@pytest.fixture
+def repo() -> Path:
+    return REPO
+
+
+_domain = [int(os.environ.get("LEAD_TEST_DOMAIN_BASE", "40"))]
+
+
+@pytest.fixture
+def ros_domain(monkeypatch) -> int:
+    """A fresh ROS_DOMAIN_ID for this test (and the processes it starts)."""
+    _domain[0] = 40 + (_domain[0] - 39) % 50
+    monkeypatch.setenv("ROS_DOMAIN_ID", str(_domain[0]))
+    monkeypatch.setenv("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")
+    monkeypatch.setenv("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+    return _domain[0]
