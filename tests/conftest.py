@@ -33,14 +33,17 @@ def repo() -> Path:
     return REPO
 
 
-_domain = [int(os.environ.get("LEAD_TEST_DOMAIN_BASE", "40"))]
+_DOMAIN_BASE = int(os.environ.get("LEAD_TEST_DOMAIN_BASE", "40"))
+_domain = [0]
 
 
 @pytest.fixture
 def ros_domain(monkeypatch) -> int:
-    """A fresh ROS_DOMAIN_ID for this test (and the processes it starts)."""
-    _domain[0] = 40 + (_domain[0] - 39) % 50
-    monkeypatch.setenv("ROS_DOMAIN_ID", str(_domain[0]))
+    """A fresh ROS_DOMAIN_ID for this test (and the processes it starts), cycling through
+    20 ids from LEAD_TEST_DOMAIN_BASE; discovery stays on localhost."""
+    _domain[0] = (_domain[0] + 1) % 20
+    d = _DOMAIN_BASE + _domain[0]
+    monkeypatch.setenv("ROS_DOMAIN_ID", str(d))
     monkeypatch.setenv("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")
     monkeypatch.setenv("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-    return _domain[0]
+    return d
