@@ -1,0 +1,146 @@
+"""Node graphs as data: which nodes run, with which parameters, remappings and respawn.
+
+One table serves both front ends: `lead run GRAPH` (pip installs, no `launch` package)
+and `ros2 launch lead <graph>.launch.py` (full ROS 2 installs), like openpilot's
+process table. Parameter values may name graph arguments as "${arg}"; arguments have
+defaults and are overridden with `lead run GRAPH --param arg=value`.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+_ARG = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    name: str
+    module: str  # python module with main(argv) — also the ROS executable name (last part)
+    parameters: dict[str, Any] = field(default_factory=dict)
+    remappings: dict[str, str] = field(default_factory=dict)
+    respawn: bool = False
+    respawn_delay: float = 1.0
+    required: bool = False  # the whole graph stops when this node exits
+    use_sim_time: bool = True
+    when: str = ""  # graph argument that must be true for this node to run ("" = always)
+
+    @property
+    def executable(self) -> str:
+        return self.module.rsplit(".", 1)[-1]
+
+
+@dataclass(frozen=True)
+class Graph:
+    name: str
+    description: str
+    nodes: tuple[NodeSpec, ...]
+    arguments: dict[str, Any] = field(default_factory=dict)  # name -> default
+
+    def resolve(self, overrides: dict[str, Any] | None = None) -> list[NodeSpec]:
+        """Nodes with "${arg}" substituted from defaults + overrides; unknown args are an error."""
+        overrides = dict(overrides or {})
+        unknown = sorted(set(overrides) - set(self.arguments))
+        if unknown:
+            raise KeyError(
+                f"graph '{self.name}' has no argument(s) {', '.join(unknown)}; "
+                f"its arguments are: {', '.join(sorted(self.arguments)) or '(none)'}"
+            )
+        args = dict(self.arguments)
+        for k, v in overrides.items():
+            args[k] = _coerce(v, self.arguments[k], k)
+        out = []
+        for n in self.nodes:
+            if n.when and not _truthy(args[n.when]):
+                continue
+            params = {k: _substitute(v, args) for k, v in n.parameters.items()}
+            out.append(NodeSpec(**{**n.__dict__, "parameters": params}))
+        return out
+
+
+def _coerce(value: Any, default: Any, name: str) -> Any:
+    """Command-line strings take the type of the argument's default (ROS parameters are typed)."""
+    if not isinstance(value, str) or isinstance(default, str) or default is None:
+        return value
+    try:
+        if isinstance(default, bool):
+            if value.strip().lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                raise ValueError
+            return _truthy(value)
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, float):
+            return float(value)
+        if isinstance(default, (list, tuple)):
+            import yaml
+
+            v = yaml.safe_load(value)
+            return list(v) if isinstance(v, (list, tuple)) else [v]
+    except ValueError:
+        raise ValueError(f"argument '{name}': {value!r} is not a {type(default).__name__}") from None
+    return value
+
+
+def _truthy(v: Any) -> bool:
+    return str(v).strip().lower() in ("1", "true", "yes", "on")
+
+
+def _substitute(value: Any, args: dict[str, Any]) -> Any:
+    if not isinstance(value, str):
+        return value
+    m = _ARG.fullmatch(value)
+    if m:  # a whole-value reference keeps the argument's type
+        return args[m.group(1)]
+    return _ARG.sub(lambda mm: str(args[mm.group(1)]), value)
+
+
+# ---------------------------------------------------------------------------
+# The table. Nodes live in lead.nodes.<module>.
+
+_N = "lead.nodes."
+
+GRAPHS: dict[str, Graph] = {}
+
+
+def _add(g: Graph) -> None:
+    GRAPHS[g.name] = g
+
+
+_add(Graph(
+    name="smoke",
+    description="Two-node check of the install: a sim clock and a topic monitor that reports what it hears.",
+    arguments={"rate": 20.0, "duration": 0.0},
+    nodes=(
+        NodeSpec("clock", _N + "clock_source", {"rate": "${rate}", "duration": "${duration}"},
+                 use_sim_time=False, required=True),
+        NodeSpec("monitor", _N + "topic_monitor", {"topics": ["/clock"], "period": 1.0}, respawn=True),
+    ),
+))
+
+
+def get_graph(name: str) -> Graph:
+    try:
+        return GRAPHS[name]
+    except KeyError:
+        raise KeyError(f"no graph named '{name}'; graphs: {', '.join(sorted(GRAPHS))}") from None
+
+
+def ros_arguments(node: NodeSpec) -> list[str]:
+    """The `--ros-args` command-line tail that starts `node` with its name, parameters and remaps."""
+    out = ["--ros-args", "-r", f"__node:={node.name}"]
+    params = dict(node.parameters)
+    params.setdefault("use_sim_time", node.use_sim_time)
+    for k, v in params.items():
+        out += ["-p", f"{k}:={_yaml_scalar(v)}"]
+    for src, dst in node.remappings.items():
+        out += ["-r", f"{src}:={dst}"]
+    return out
+
+
+def _yaml_scalar(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (list, tuple)):
+        return "[" + ",".join(_yaml_scalar(x) if not isinstance(x, str) else f"'{x}'" for x in v) + "]"
+    return str(v)

@@ -1,0 +1,44 @@
+"""Shared start-up and shutdown for every lead node."""
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from typing import Callable
+
+import rclpy
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+
+
+def run_node(factory: Callable[[], Node], argv: list[str] | None = None) -> int:
+    """Init rclpy with `argv` (the --ros-args tail), build the node, spin until
+    SIGINT/SIGTERM (rclpy's handlers) or the node calls `rclpy.shutdown()`."""
+    rclpy.init(args=sys.argv if argv is None else argv)
+    node = None
+    code = 0
+    try:
+        node = factory()
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except Exception:  # a crashing node says why, and exits non-zero for the runner to see
+        logging.getLogger("lead").exception("node crashed")
+        code = 1
+    finally:
+        if node is not None:
+            code = getattr(node, "exit_code", code) or code
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return code
+
+
+def message_class(type_name: str):
+    """'pkg/msg/Type' (or 'pkg/Type') -> the Python message class."""
+    parts = type_name.split("/")
+    if len(parts) == 2:
+        parts = [parts[0], "msg", parts[1]]
+    if len(parts) != 3:
+        raise ValueError(f"not a ROS type name: {type_name!r}")
+    pkg, kind, name = parts
+    return getattr(importlib.import_module(f"{pkg}.{kind}"), name)

@@ -1,0 +1,147 @@
+"""`lead run`: real node processes over DDS, clean shutdown, respawn, required nodes."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lead.graphs import Graph, NodeSpec, get_graph, ros_arguments
+
+LEAD = [sys.executable, "-m", "lead.cli"]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+class Run:
+    """A `lead run` process whose prefixed output is collected line by line."""
+
+    def __init__(self, *args: str):
+        self.proc = subprocess.Popen([*LEAD, "run", *args, "--no-color"], stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+        self.lines: list[str] = []
+
+    def wait_for(self, pattern: str, timeout: float = 30.0) -> re.Match:
+        rx = re.compile(pattern)
+        end = time.monotonic() + timeout
+        for line in self.lines:
+            if m := rx.search(line):
+                return m
+        while time.monotonic() < end:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            self.lines.append(line)
+            if m := rx.search(line):
+                return m
+        raise AssertionError(f"no line matching {pattern!r} within {timeout} s:\n" + "".join(self.lines[-30:]))
+
+    def pids(self) -> dict[str, int]:
+        out = {}
+        for line in self.lines:
+            if m := re.search(r"\[lead run\] (\S+) (?:started|respawned[^:]*): pid (\d+)", line):
+                out[m.group(1)] = int(m.group(2))
+        return out
+
+    def finish(self, timeout: float = 20.0) -> int:
+        try:
+            rest, _ = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rest, _ = self.proc.communicate()
+        self.lines += rest.splitlines(keepends=True)
+        return self.proc.returncode
+
+
+def test_sigterm_leaves_no_child(ros_domain):
+    run = Run("smoke", "--domain-id", str(ros_domain))
+    try:
+        run.wait_for(r"\[monitor\].*/clock [1-9][0-9.]* Hz")  # the two nodes really talk over DDS
+        pids = run.pids()
+        assert set(pids) == {"clock", "monitor"} and all(_alive(p) for p in pids.values())
+        run.proc.send_signal(signal.SIGTERM)
+        assert run.finish() == 0
+        deadline = time.monotonic() + 5
+        while any(_alive(p) for p in pids.values()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [n for n, p in pids.items() if _alive(p)], "children survived SIGTERM of lead run"
+    finally:
+        if run.proc.poll() is None:
+            run.proc.kill()
+
+
+def test_sigkill_of_runner_still_stops_children(ros_domain):
+    run = Run("smoke", "--domain-id", str(ros_domain))
+    try:
+        run.wait_for(r"monitor started: pid")
+        pids = run.pids()
+        run.proc.kill()  # no chance to clean up: PR_SET_PDEATHSIG must do it
+        run.finish()
+        deadline = time.monotonic() + 10
+        while any(_alive(p) for p in pids.values()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [n for n, p in pids.items() if _alive(p)]
+    finally:
+        for p in run.pids().values():
+            if _alive(p):
+                os.kill(p, signal.SIGKILL)
+
+
+def test_respawn_and_required_exit(ros_domain):
+    # clock is required and stops after 4 sim seconds (= 4 wall seconds at 20 Hz)
+    run = Run("smoke", "--domain-id", str(ros_domain), "-p", "duration=4")
+    try:
+        run.wait_for(r"monitor started: pid")
+        first = run.pids()["monitor"]
+        os.kill(first, signal.SIGKILL)
+        run.wait_for(r"monitor respawned \(#1\): pid")
+        assert run.pids()["monitor"] != first
+        run.wait_for(r"clock \(required\) exited with code 0: stopping the graph", timeout=30)
+        assert run.finish() == 0
+    finally:
+        if run.proc.poll() is None:
+            run.proc.kill()
+
+
+def test_graph_arguments_are_typed_and_checked():
+    g = get_graph("smoke")
+    nodes = g.resolve({"rate": "5", "duration": "2.5"})
+    clock = next(n for n in nodes if n.name == "clock")
+    assert clock.parameters == {"rate": 5.0, "duration": 2.5}
+    assert "-p" in ros_arguments(clock) and "rate:=5.0" in ros_arguments(clock)
+    with pytest.raises(KeyError, match="no argument"):
+        g.resolve({"speed": "1"})
+    with pytest.raises(ValueError, match="not a float"):
+        g.resolve({"rate": "fast"})
+    with pytest.raises(KeyError, match="no graph named"):
+        get_graph("nope")
+
+
+def test_conditional_nodes_and_substitution():
+    g = Graph("t", "d", (NodeSpec("a", "m.a", {"x": "${v}", "y": "pre-${v}"}),
+                         NodeSpec("b", "m.b", when="extra")), {"v": 3, "extra": False})
+    nodes = g.resolve()
+    assert [n.name for n in nodes] == ["a"] and nodes[0].parameters == {"x": 3, "y": "pre-3"}
+    assert [n.name for n in g.resolve({"extra": "true"})] == ["a", "b"]
+
+
+def test_every_launch_file_names_an_existing_graph(repo: Path):
+    from lead.graphs import GRAPHS
+
+    files = sorted((repo / "launch").glob("*.launch.py"))
+    assert files, "no launch files"
+    for f in files:
+        m = re.search(r"""launch_graph\(\s*["']([^"']+)["']""", f.read_text())
+        assert m, f"{f.name} does not build its graph with lead.launch_support.launch_graph"
+        assert m.group(1) in GRAPHS, f"{f.name} names unknown graph {m.group(1)!r}"
