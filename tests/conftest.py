@@ -40,10 +40,12 @@ _domain = [0]
 @pytest.fixture
 def ros_domain(monkeypatch) -> int:
     """A fresh ROS_DOMAIN_ID for this test (and the processes it starts), cycling through
-    20 ids from LEAD_TEST_DOMAIN_BASE; discovery stays on localhost."""
+    20 ids from LEAD_TEST_DOMAIN_BASE. Discovery range is left at its default: measured
+    here, ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST disables the LARGE_DATA fast path
+    (a 2 MB image: ~5 ms with it, ~36 ms without)."""
     _domain[0] = (_domain[0] + 1) % 20
     d = _DOMAIN_BASE + _domain[0]
     monkeypatch.setenv("ROS_DOMAIN_ID", str(d))
     monkeypatch.setenv("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")
-    monkeypatch.setenv("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+    monkeypatch.delenv("ROS_AUTOMATIC_DISCOVERY_RANGE", raising=False)
     return d
