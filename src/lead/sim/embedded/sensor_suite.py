@@ -1,0 +1,128 @@
+"""The rig's sensors over the embedded world: one renderer for all cameras of a tick (cameras
+at the same pose share one render: rgb_i, depth_i and semantic_segmentation_i), Embree ray
+casting for the LiDARs and radars, and the state sensors."""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+from lead.sim.embedded.sensors import (
+    Actor,
+    ActorKind,
+    CameraRenderer,
+    CameraSpec,
+    LidarSpec,
+    Radar,
+    RadarSpec,
+    RayCaster,
+    RayCastLidar,
+    Weather,
+    pose_matrix,
+    world_matrix,
+)
+from lead.sim.embedded.vehicles import VEHICLES
+from lead.sim.rig import SensorSpec
+
+if TYPE_CHECKING:
+    from lead.sim.embedded.world import EmbeddedWorld, Frame
+
+log = logging.getLogger("lead.sim")
+
+_BASE_KIND = {"car": ActorKind.CAR, "van": ActorKind.CAR, "truck": ActorKind.TRUCK, "bus": ActorKind.BUS,
+              "motorcycle": ActorKind.MOTORCYCLE, "bicycle": ActorKind.BICYCLE}
+_LIGHT_RGB = {0: (220, 30, 30), 1: (230, 200, 20), 2: (30, 210, 60)}
+
+
+def actor_kind(type_id: str, kind: str) -> ActorKind:
+    if kind == "walker" or type_id.startswith("walker."):
+        return ActorKind.PEDESTRIAN
+    bp = VEHICLES.get(type_id)
+    if bp is not None:
+        return _BASE_KIND.get(bp.base_type, ActorKind.CAR)
+    return ActorKind.CAR if type_id.startswith("vehicle.") else ActorKind.PROP
+
+
+def _colour(actor_id: int) -> tuple[int, int, int]:
+    rng = np.random.default_rng(actor_id)  # stable paint per actor
+    return tuple(int(c) for c in rng.integers(30, 230, 3))
+
+
+def render_actors(frame: "Frame", light_heads: Sequence[tuple[str, Sequence[float]]] = (),
+                  include_ego: bool = False) -> list[Actor]:
+    """The actors the sensors see: vehicles/walkers as boxes at their box centre, and the
+    traffic-light heads (pose of each head) lit in their current state."""
+    out = []
+    states = list(frame.actors) + ([frame.ego] if include_ego else [])
+    for a in states:
+        x, y, z, roll, pitch, yaw = a.transform
+        kind = actor_kind(a.type_id, a.kind)
+        cz = z if kind == ActorKind.PEDESTRIAN else z + a.extent[2]  # vehicles: transform on the ground
+        out.append(Actor(kind, (x, y, cz, roll, pitch, yaw), a.extent, _colour(a.id), actor_id=a.id,
+                         velocity=a.velocity))
+    for light_id, pose in light_heads:
+        st = frame.lights.get(light_id)
+        state = int(st) if st is not None else 3
+        out.append(Actor(ActorKind.TRAFFIC_LIGHT, tuple(pose), (0.2, 0.2, 0.5), (40, 40, 40),
+                         light_state=state))
+    return out
+
+
+class SensorSuite:
+    def __init__(self, world: "EmbeddedWorld", sensors: Sequence[SensorSpec]):
+        from lead.sim.embedded.scene_builder import build_static_scene
+
+        self.world = world
+        if world.scene is None:
+            world.scene = build_static_scene(world.map, seed=world._seed, detail=world.config.scene_detail,
+                                             cache_dir=world.config.scene_cache)
+        mesh = world.scene.mesh
+        self.light_heads = list(getattr(world.scene, "light_heads", []))
+        self.caster = RayCaster(mesh)
+        cams = [s for s in sensors if s.is_camera] if world.config.render else []
+        # one render per distinct (pose, size, fov); each camera sensor reads its channel
+        self.camera_groups: dict[tuple, list[SensorSpec]] = defaultdict(list)
+        for s in cams:
+            a = s.attributes
+            self.camera_groups[(s.pose, a["image_size_x"], a["image_size_y"], a["fov"])].append(s)
+        self.camera_specs = [CameraSpec(group[0].id, key[0], int(key[1]), int(key[2]), float(key[3]))
+                             for key, group in self.camera_groups.items()]
+        self.renderer = CameraRenderer(mesh) if self.camera_specs else None
+        seed = world._seed
+        self.lidars = [(s, RayCastLidar(LidarSpec.from_attributes(s.attributes), seed=seed + i))
+                       for i, s in enumerate(x for x in sensors if x.type == "sensor.lidar.ray_cast")]
+        self.radars = [(s, Radar(RadarSpec.from_attributes(s.attributes), seed=seed + 100 + i))
+                       for i, s in enumerate(x for x in sensors if x.type == "sensor.other.radar")]
+        self.others = [s for s in sensors if s.type in ("sensor.other.gnss", "sensor.other.imu",
+                                                       "sensor.pseudo.speedometer")]
+
+    def measure(self, frame: "Frame") -> dict[str, Any]:
+        ego_m = pose_matrix(frame.ego.transform)
+        actors = render_actors(frame, self.light_heads)
+        out: dict[str, Any] = {}
+        if self.renderer is not None:
+            w = self.world.weather
+            weather = Weather(cloudiness=w.get("cloudiness", 5.0), sun_azimuth_angle=w.get("sun_azimuth_angle", 0.0),
+                              sun_altitude_angle=w.get("sun_altitude_angle", 45.0),
+                              fog_density=w.get("fog_density", 0.0), fog_distance=w.get("fog_distance", 0.0))
+            images = self.renderer.render(self.camera_specs, ego_m, actors, weather)
+            for img, group in zip(images, self.camera_groups.values()):
+                for s in group:
+                    out[s.id] = img
+        self.caster.set_actors(actors)
+        dt = self.world.config.dt
+        for s, lidar in self.lidars:
+            out[s.id] = lidar.measure(self.caster, world_matrix(s.pose, ego_m), dt).points
+        for s, radar in self.radars:
+            out[s.id] = radar.measure(self.caster, world_matrix(s.pose, ego_m), dt)
+        for s in self.others:
+            if s.type == "sensor.other.gnss":
+                out[s.id] = self.world.gnss(frame)
+            elif s.type == "sensor.other.imu":
+                out[s.id] = self.world.imu(frame)
+            else:
+                out[s.id] = frame.ego_speed
+        return out
+

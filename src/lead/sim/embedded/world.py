@@ -1,0 +1,297 @@
+"""The embedded world: a town, the ego vehicle, traffic, scenario actors and the sensor rig,
+stepped at a fixed rate. Plain library (the world node wraps it with ROS topics).
+
+    world = EmbeddedWorld(WorldConfig(rig="lead"))
+    world.load("LeadGrid001", seed=3)
+    world.spawn_ego((x, y, z, roll, pitch, yaw))
+    world.apply_control(VehicleControl(throttle=0.5))
+    frame = world.tick()          # state of everything after one step
+    readings = world.sense()      # sensor data of that state, by sensor id
+
+Everything is in CARLA's frame. Deterministic: the same seed, town and controls give the
+same frames and sensor data.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from lead.control.vehicle_control import VehicleControl
+from lead.sim.embedded.dynamics import DynamicsParams, VehicleDynamics
+from lead.sim.embedded.traffic import ActorState, Traffic, overlapping_pairs
+from lead.sim.embedded.traffic.lights import LightState
+from lead.sim.embedded.vehicles import EGO_BLUEPRINT, vehicle
+from lead.sim.rig import Rig, SensorSpec, load_rig
+from lead.world.gps import location_to_gps
+
+log = logging.getLogger("lead.sim")
+
+EGO_ID = 1  # traffic hands out ids from 1000; scenario actors from 500
+SCENARIO_FIRST_ID = 500
+GRAVITY = 9.81
+
+
+@dataclass
+class WorldConfig:
+    dt: float = 0.05
+    rig: str = "lead"
+    collect: bool = False          # also produce the training-target sensors of the rig
+    render: bool = True            # cameras on (LiDAR/radar/state sensors are always on)
+    num_vehicles: int = 30
+    num_pedestrians: int = 20
+    scene_detail: str = "normal"
+    maps_dirs: Sequence[str] = ()
+    scene_cache: str | None = None
+
+
+@dataclass
+class ScenarioActor:
+    """An actor a scenario owns: the scenario sets its state every tick (scripted or
+    through `control` with its own dynamics); traffic treats it as an obstacle."""
+    state: ActorState
+    role_name: str = "scenario"
+    dynamics: VehicleDynamics | None = None
+    control: VehicleControl = field(default_factory=VehicleControl)
+    static: bool = False
+
+
+@dataclass(frozen=True)
+class Collision:
+    other_id: int
+    other_type: str
+    normal_impulse: tuple[float, float, float]
+
+
+@dataclass
+class Frame:
+    """The world after a tick: ego, other actors, light states, this tick's events."""
+    number: int
+    time_ns: int
+    ego: ActorState
+    ego_speed: float
+    ego_control: VehicleControl
+    steer_angle: float
+    actors: list[ActorState]
+    roles: dict[int, str]
+    lights: dict[str, LightState]
+    collisions: list[Collision]
+    lane_invasions: list[list[int]]
+
+
+def _light_state(s: Any) -> LightState:
+    return s if isinstance(s, LightState) else LightState(int(s))
+
+
+class EmbeddedWorld:
+    def __init__(self, config: WorldConfig | None = None):
+        self.config = config or WorldConfig()
+        self.rig: Rig = load_rig(self.config.rig)
+        self.map = None
+        self.map_name = ""
+        self.opendrive = ""
+        self.traffic: Traffic | None = None
+        self.scene = None
+        self.ego: VehicleDynamics | None = None
+        self.ego_blueprint = EGO_BLUEPRINT
+        self.scenario_actors: dict[int, ScenarioActor] = {}
+        self.control = VehicleControl()
+        self.frame_number = 0
+        self.time_ns = 0
+        self.weather: dict[str, float] = {}
+        self._next_scenario_id = SCENARIO_FIRST_ID
+        self._sensors = None  # built lazily: renderer, casters, lidars, radars
+        self._seed = 0
+        self._last_frame: Frame | None = None
+        self._in_contact: set[int] = set()
+
+    # ------------------------------------------------------------------ setup
+    def load(self, town: str = "", opendrive: str = "", seed: int = 0, weather: dict | None = None,
+             num_vehicles: int | None = None, num_pedestrians: int | None = None) -> tuple[str, str]:
+        """Load a town (by CARLA name on the maps path, or its OpenDRIVE text), reset time,
+        traffic and lights; returns (map name, OpenDRIVE text)."""
+        from lead.world.map import Map
+        from lead.world.maps_path import find_map
+
+        if opendrive:
+            self.map = Map.from_string(opendrive, town or "custom")
+            self.map_name, self.opendrive = town or "custom", opendrive
+        else:
+            path = find_map(town, self.config.maps_dirs)
+            self.opendrive = Path(path).read_text()
+            self.map = Map.from_file(path, town)
+            self.map_name = town
+        self._seed = int(seed)
+        self.weather = dict(weather or {})
+        nv = self.config.num_vehicles if num_vehicles is None or num_vehicles < 0 else num_vehicles
+        npd = self.config.num_pedestrians if num_pedestrians is None or num_pedestrians < 0 else num_pedestrians
+        self.traffic = Traffic(self.map, seed=self._seed, num_vehicles=nv, num_pedestrians=npd, first_id=1000)
+        self.ego = None
+        self.scenario_actors.clear()
+        self._next_scenario_id = SCENARIO_FIRST_ID
+        self.frame_number, self.time_ns = 0, 0
+        self._sensors = None
+        self.scene = None
+        self._in_contact.clear()
+        log.info("loaded %s (seed %d): %d vehicles, %d pedestrians", self.map_name, seed, nv, npd)
+        return self.map_name, self.opendrive
+
+    def reset(self, seed: int | None = None) -> None:
+        """Everything removed (ego included), time back to 0, traffic re-seeded."""
+        if self.map is None:
+            return
+        self.load(self.map_name, self.opendrive, self._seed if seed is None else seed, self.weather)
+
+    def set_weather(self, weather: dict) -> None:
+        self.weather = dict(weather)
+
+    def spawn_ego(self, pose: Sequence[float], blueprint: str = "") -> int:
+        """Put the ego at pose (x, y, z, roll, pitch, yaw) at rest; traffic near it is moved away."""
+        self._require_map()
+        self.ego_blueprint = blueprint or EGO_BLUEPRINT
+        vehicle(self.ego_blueprint)  # unknown blueprints fail here, with the list
+        self.ego = VehicleDynamics(DynamicsParams.for_blueprint(self.ego_blueprint), self.config.dt)
+        x, y, z, _, _, yaw = (float(v) for v in pose)
+        self.ego.reset(x, y, yaw, z=self._ground_z(x, y, z))
+        self.control = VehicleControl()
+        for a in self.traffic.actors():  # make room: nothing may overlap the ego at spawn
+            if math.hypot(a.transform[0] - x, a.transform[1] - y) < 12.0:
+                self.traffic.remove_actor(a.id)
+        self._sensors = None
+        return EGO_ID
+
+    def add_scenario_actor(self, type_id: str, kind: str, pose: Sequence[float], extent: Sequence[float],
+                           role_name: str = "scenario", static: bool = False, with_dynamics: bool = False) -> int:
+        """A scenario actor at pose (x, y, z, roll, pitch, yaw); traffic respects it."""
+        self._require_map()
+        aid = self._next_scenario_id
+        self._next_scenario_id += 1
+        state = ActorState(aid, type_id, kind, tuple(float(v) for v in pose), (0.0, 0.0, 0.0), (0.0, 0.0, 0.0),
+                           (0.0, 0.0, 0.0), tuple(float(v) for v in extent))
+        dyn = None
+        if with_dynamics:
+            dyn = VehicleDynamics(DynamicsParams.for_blueprint(type_id), self.config.dt)
+            dyn.reset(state.transform[0], state.transform[1], state.transform[5], z=state.transform[2])
+        self.scenario_actors[aid] = ScenarioActor(state, role_name, dyn, static=static)
+        self.traffic.add_actor(state)
+        return aid
+
+    def set_actor_state(self, aid: int, pose: Sequence[float], velocity: Sequence[float] = (0.0, 0.0, 0.0)) -> None:
+        """Teleport a scripted scenario actor (its velocity is used by radar and traffic)."""
+        a = self.scenario_actors[aid]
+        a.state = ActorState(aid, a.state.type_id, a.state.kind, tuple(float(v) for v in pose),
+                             tuple(float(v) for v in velocity), (0.0, 0.0, 0.0), (0.0, 0.0, 0.0), a.state.extent)
+        self.traffic.update_actor(a.state)
+
+    def set_actor_control(self, aid: int, control: VehicleControl) -> None:
+        self.scenario_actors[aid].control = control
+
+    def remove_actor(self, aid: int) -> None:
+        if self.scenario_actors.pop(aid, None) is not None:
+            self.traffic.remove_actor(aid)
+
+    def apply_control(self, control: VehicleControl) -> None:
+        self.control = control
+
+    # ------------------------------------------------------------------ stepping
+    def tick(self) -> Frame:
+        """Advance one step of dt and return the new state."""
+        self._require_map()
+        if self.ego is None:
+            raise RuntimeError("no ego vehicle: call spawn_ego first")
+        st = self.ego.step(self.control)
+        self.ego.fleet.z[0] = self._ground_z(st.x, st.y, st.z)  # follow the road surface
+        for a in self.scenario_actors.values():
+            if a.dynamics is not None:
+                s = a.dynamics.step(a.control)
+                a.state = ActorState(a.state.id, a.state.type_id, a.state.kind,
+                                     (s.x, s.y, self._ground_z(s.x, s.y, s.z), 0.0, 0.0, s.yaw), s.velocity,
+                                     s.acceleration, s.angular_velocity, a.state.extent)
+                self.traffic.update_actor(a.state)
+        ego = self._ego_state()
+        self.traffic.step(self.config.dt, ego_state=ego)
+        self.frame_number += 1
+        self.time_ns += int(round(self.config.dt * 1e9))
+        actors = self.traffic.actors() + [a.state for a in self.scenario_actors.values()]
+        roles = {a.id: "background" for a in self.traffic.actors()}
+        roles.update({aid: a.role_name for aid, a in self.scenario_actors.items()})
+        roles[EGO_ID] = self.rig.role_name
+        frame = Frame(self.frame_number, self.time_ns, ego, abs(st.speed), st.control, st.steer_angle,
+                      actors, roles, dict(self.traffic.lights()), self._collisions(ego, actors), [])
+        self._last_frame = frame
+        return frame
+
+    def _ego_state(self) -> ActorState:
+        s = self.ego.state
+        ext = vehicle(self.ego_blueprint).extent
+        return ActorState(EGO_ID, self.ego_blueprint, "vehicle", (s.x, s.y, s.z, 0.0, 0.0, s.yaw), s.velocity,
+                          s.acceleration, s.angular_velocity, tuple(ext))
+
+    def _collisions(self, ego: ActorState, actors: list[ActorState]) -> list[Collision]:
+        """The collision sensor: one event per tick per actor the ego's box overlaps."""
+        if not actors:
+            self._in_contact.clear()
+            return []
+        every = [ego] + actors
+        x = [a.transform[0] for a in every]
+        y = [a.transform[1] for a in every]
+        yaw = [a.transform[5] for a in every]
+        hx = [a.extent[0] for a in every]
+        hy = [a.extent[1] for a in every]
+        hits = [j for i, j in overlapping_pairs(x, y, yaw, hx, hy) if i == 0]
+        out = []
+        for j in hits:
+            other = every[j]
+            rel = np.subtract(other.velocity, ego.velocity)
+            mass = 1800.0
+            out.append(Collision(other.id, other.type_id, tuple(float(v) * mass for v in rel)))
+        self._in_contact = {every[j].id for j in hits}
+        return out
+
+    def _ground_z(self, x: float, y: float, z: float) -> float:
+        from lead.world.transform import Location
+
+        wp = self.map.get_waypoint(Location(x, y, z))
+        return float(wp.transform.location.z) if wp is not None else float(z)
+
+    def _require_map(self) -> None:
+        if self.map is None:
+            raise RuntimeError("no town loaded: call load() first")
+
+    # ------------------------------------------------------------------ sensors
+    def sensors(self) -> list[SensorSpec]:
+        return self.rig.select(self.config.collect)
+
+    def gnss(self, frame: Frame) -> tuple[float, float, float]:
+        lat0, lon0 = self.map.lat_lon_ref
+        x, y, z = frame.ego.transform[:3]
+        g = location_to_gps(lat0, lon0, x, y, z)
+        return g["lat"], g["lon"], g["z"]
+
+    def imu(self, frame: Frame) -> tuple[tuple, tuple, float]:
+        """(accelerometer m/s², gyroscope rad/s, compass rad) in the ego frame, CARLA's conventions
+        (gravity included; compass 0 = north = -y, growing clockwise)."""
+        yaw = math.radians(frame.ego.transform[5])
+        c, s = math.cos(yaw), math.sin(yaw)
+        ax, ay, az = frame.ego.acceleration
+        acc = (c * ax + s * ay, -s * ax + c * ay, az + GRAVITY)
+        gyro = tuple(math.radians(w) for w in frame.ego.angular_velocity)
+        compass = (yaw + math.pi / 2) % (2 * math.pi)
+        return acc, gyro, compass
+
+    def sense(self, frame: Frame | None = None) -> dict[str, Any]:
+        """Sensor readings of the last tick by sensor id: cameras give CameraImages, lidars
+        (N, 4) points in the sensor frame, radars (N, 4) detections (velocity, azimuth,
+        altitude, depth), gnss (lat, lon, alt), imu (acc, gyro, compass), speedometer m/s."""
+        frame = frame or self._last_frame
+        if frame is None:
+            raise RuntimeError("sense() before the first tick")
+        from lead.sim.embedded.sensor_suite import SensorSuite
+
+        if self._sensors is None:
+            self._sensors = SensorSuite(self, self.sensors())
+        return self._sensors.measure(frame)
