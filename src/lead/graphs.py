@@ -24,7 +24,7 @@ class NodeSpec:
     respawn_delay: float = 1.0
     required: bool = False  # the whole graph stops when this node exits
     use_sim_time: bool = True
-    when: str = ""  # graph argument that must be true for this node to run ("" = always)
+    when: str = ""  # "arg" (must be true) or "arg==value" for this node to run ("" = always)
 
     @property
     def executable(self) -> str:
@@ -52,7 +52,7 @@ class Graph:
             args[k] = _coerce(v, self.arguments[k], k)
         out = []
         for n in self.nodes:
-            if n.when and not _truthy(args[n.when]):
+            if n.when and not _condition(n.when, args):
                 continue
             params = {k: _substitute(v, args) for k, v in n.parameters.items()}
             out.append(NodeSpec(**{**n.__dict__, "parameters": params}))
@@ -80,6 +80,13 @@ def _coerce(value: Any, default: Any, name: str) -> Any:
     except ValueError:
         raise ValueError(f"argument '{name}': {value!r} is not a {type(default).__name__}") from None
     return value
+
+
+def _condition(when: str, args: dict[str, Any]) -> bool:
+    if "==" in when:
+        name, value = (x.strip() for x in when.split("==", 1))
+        return str(args[name]) == value
+    return _truthy(args[when])
 
 
 def _truthy(v: Any) -> bool:
@@ -119,6 +126,43 @@ _add(Graph(
 ))
 
 
+_CONTROL = "/carla/ego_vehicle/vehicle_control_cmd"
+_WORLD_ARGS = {"rig": "lead", "seed": 0, "num_vehicles": 30, "num_pedestrians": 20, "maps": "", "render": True}
+
+
+def _world(required: bool = False, **params: Any) -> NodeSpec:
+    base = {"rig": "${rig}", "num_vehicles": "${num_vehicles}", "num_pedestrians": "${num_pedestrians}",
+            "maps": "${maps}", "render": "${render}"}
+    return NodeSpec("world", _N + "world", {**base, **params}, use_sim_time=False, required=required)
+
+
+_add(Graph(
+    name="sim_smoke",
+    description="The embedded world alone on a town, free-running for `duration` sim seconds with traffic.",
+    arguments={**_WORLD_ARGS, "map": "LeadGrid001", "duration": 60.0, "rig": "minimal"},
+    nodes=(_world(required=True, town="${map}", seed="${seed}", spawn_point=0, duration="${duration}",
+                  lockstep_topics=[""]),
+           ),
+))
+
+_add(Graph(
+    name="eval",
+    description="Leaderboard evaluation: world + route manager + agent (route_follower | expert | tfv6), lock-step.",
+    arguments={**_WORLD_ARGS, "routes": "routes/LeadGrid001_routes.xml", "route_ids": "", "repetitions": 1,
+               "out": "results", "resume": False, "rules": "leaderboard", "shard": "", "agent": "route_follower",
+               "target_speed": 6.0, "tick_timeout": 60.0},
+    nodes=(
+        _world(lockstep_topics=[_CONTROL, "/lead/leaderboard/status"], on_timeout="wait"),
+        NodeSpec("route_manager", _N + "route_manager",
+                 {k: f"${{{k}}}" for k in ("routes", "route_ids", "repetitions", "out", "resume", "rules", "shard",
+                                           "seed", "num_vehicles", "num_pedestrians", "rig", "tick_timeout")},
+                 required=True),
+        NodeSpec("route_follower", _N + "route_follower", {"target_speed": "${target_speed}"}, respawn=True,
+                 when="agent==route_follower"),
+    ),
+))
+
+
 def get_graph(name: str) -> Graph:
     try:
         return GRAPHS[name]
@@ -139,8 +183,12 @@ def ros_arguments(node: NodeSpec) -> list[str]:
 
 
 def _yaml_scalar(v: Any) -> str:
+    """A parameter value as rcl parses it (YAML); strings are always quoted so '3' or ''
+    stay strings."""
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, (list, tuple)):
-        return "[" + ",".join(_yaml_scalar(x) if not isinstance(x, str) else f"'{x}'" for x in v) + "]"
+        return "[" + ",".join(_yaml_scalar(x) for x in v) + "]"
+    if isinstance(v, str):
+        return "'" + v.replace("'", "''") + "'"
     return str(v)

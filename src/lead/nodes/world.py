@@ -1,0 +1,363 @@
+"""The embedded world behind the carla-ros-bridge topic contract, in lock-step.
+
+Each tick: step the world, publish /clock then every message of the tick (sensors, ground
+truth, /carla/status last), then wait until each `lockstep_topics` topic has answered with
+a message stamped at this tick (the agent's control, the route manager's status) before
+stepping again. Results therefore do not depend on machine speed.
+
+World control (services, lead_msgs/srv): /lead/world/load, /lead/world/spawn_ego,
+/lead/world/set_weather, /lead/world/spawn_scenario, /lead/world/reset.
+
+Parameters: rig, collect, render, dt, num_vehicles, num_pedestrians, maps (os.pathsep
+list), lockstep_topics, control_timeout (s wall), on_timeout (wait | hold | stop),
+town + seed + spawn_point (start on its own, for graphs without a route manager),
+duration (sim seconds, then exit; 0 = forever), scene_cache.
+"""
+from __future__ import annotations
+
+import math
+import os
+import sys
+import threading
+import time
+import zlib
+
+import rclpy
+from rclpy.executors import MultiThreadedExecutor
+from rclpy.node import Node
+
+from lead.control.vehicle_control import VehicleControl
+from lead.io import qos
+from lead.io.stamps import header_stamp_ns
+from lead.sim import messages as M
+from lead.sim.embedded.vehicles import VEHICLES
+from lead.sim.embedded.world import EGO_ID, EmbeddedWorld, WorldConfig
+from lead.sim.lockstep import LockstepGate
+
+CONTROL_TOPIC = "/carla/{role}/vehicle_control_cmd"
+SERVICE_PREFIX = "/lead/world/"
+
+
+def light_id(signal_id: str) -> int:
+    """OpenDRIVE signal ids are numbers in CARLA's towns; others get a stable hash."""
+    try:
+        return int(signal_id)
+    except ValueError:
+        return zlib.crc32(signal_id.encode()) & 0x7FFFFFFF
+
+
+def classify(actor) -> int:
+    if actor.kind == "walker":
+        return M.CLASSIFICATION["walker"]
+    bp = VEHICLES.get(actor.type_id)
+    if bp is not None:
+        return M.CLASSIFICATION.get(bp.base_type, 6)
+    return M.CLASSIFICATION["static"] if actor.kind == "static" else 6
+
+
+def weather_dict(w) -> dict[str, float]:
+    names = ("cloudiness", "precipitation", "precipitation_deposits", "wind_intensity", "fog_density",
+             "fog_distance", "wetness", "sun_azimuth_angle", "sun_altitude_angle")
+    return {n: float(getattr(w, n)) for n in names}
+
+
+class WorldNode(Node):
+    def __init__(self) -> None:
+        super().__init__("world")
+        p = lambda name, default: self.declare_parameter(name, default).value  # noqa: E731
+        maps = [d for d in str(p("maps", "")).split(os.pathsep) if d]
+        self.world = EmbeddedWorld(WorldConfig(
+            dt=float(p("dt", 0.05)), rig=str(p("rig", "lead")), collect=bool(p("collect", False)),
+            render=bool(p("render", True)), num_vehicles=int(p("num_vehicles", 30)),
+            num_pedestrians=int(p("num_pedestrians", 20)), maps_dirs=maps,
+            scene_cache=str(p("scene_cache", "")) or None))
+        self.role = self.world.rig.role_name
+        control_topic = CONTROL_TOPIC.format(role=self.role)
+        lock = [str(t) for t in (p("lockstep_topics", [control_topic]) or []) if str(t)]
+        self.gate = LockstepGate(lock)
+        self.control_timeout = float(p("control_timeout", 10.0))
+        self.on_timeout = str(p("on_timeout", "wait"))
+        self.duration = float(p("duration", 0.0))
+        self.exit_code = 0
+        self._lock = threading.RLock()
+        self._running = False          # ticking (a town and an ego exist)
+        self._stop = threading.Event()
+        self._pending_control: tuple[int, VehicleControl] | None = None
+
+        from carla_msgs.msg import (CarlaActorList, CarlaCollisionEvent, CarlaEgoVehicleControl,
+                                    CarlaEgoVehicleInfo, CarlaEgoVehicleStatus, CarlaStatus,
+                                    CarlaTrafficLightInfoList, CarlaTrafficLightStatusList, CarlaWorldInfo)
+        from derived_object_msgs.msg import ObjectArray
+        from lead_msgs.msg import RouteStatus
+        from lead_msgs.srv import LoadWorld, ResetWorld, SetWeather, SpawnEgo, SpawnScenario
+        from nav_msgs.msg import Odometry
+        from rosgraph_msgs.msg import Clock
+        from sensor_msgs.msg import CameraInfo, Image, Imu, NavSatFix, PointCloud2
+        from std_msgs.msg import Float32
+        from tf2_msgs.msg import TFMessage
+
+        pub = self.create_publisher
+        r = self.role
+        self.pub_clock = pub(Clock, "/clock", 10)
+        self.pub_tf = pub(TFMessage, "/tf", qos.TF)
+        self.pub_tf_static = pub(TFMessage, "/tf_static", qos.TF_STATIC_BROADCASTER)
+        self.pub_world_info = pub(CarlaWorldInfo, "/carla/world_info", qos.LATCHED)
+        self.pub_status = pub(CarlaStatus, "/carla/status", qos.SENSOR)
+        self.pub_actor_list = pub(CarlaActorList, "/carla/actor_list", qos.LATCHED)
+        self.pub_objects = pub(ObjectArray, "/carla/objects", qos.SENSOR)
+        self.pub_ego_objects = pub(ObjectArray, f"/carla/{r}/objects", qos.SENSOR)
+        self.pub_light_status = pub(CarlaTrafficLightStatusList, "/carla/traffic_lights/status", qos.SENSOR)
+        self.pub_light_info = pub(CarlaTrafficLightInfoList, "/carla/traffic_lights/info", qos.LATCHED)
+        self.pub_vstatus = pub(CarlaEgoVehicleStatus, f"/carla/{r}/vehicle_status", qos.SENSOR)
+        self.pub_vinfo = pub(CarlaEgoVehicleInfo, f"/carla/{r}/vehicle_info", qos.LATCHED)
+        self.sensor_pubs: dict[str, tuple] = {}
+        for s in self.world.sensors():
+            t = s.type
+            if s.is_camera:
+                self.sensor_pubs[s.id] = (pub(Image, s.topic(r), qos.SENSOR),
+                                          pub(CameraInfo, s.topic(r).rsplit("/", 1)[0] + "/camera_info", qos.SENSOR))
+            elif t in ("sensor.lidar.ray_cast", "sensor.other.radar"):
+                self.sensor_pubs[s.id] = (pub(PointCloud2, s.topic(r), qos.SENSOR),)
+            elif t == "sensor.other.gnss":
+                self.sensor_pubs[s.id] = (pub(NavSatFix, s.topic(r), qos.SENSOR),)
+            elif t == "sensor.other.imu":
+                self.sensor_pubs[s.id] = (pub(Imu, s.topic(r), qos.SENSOR),)
+            elif t == "sensor.pseudo.odom":
+                self.sensor_pubs[s.id] = (pub(Odometry, s.topic(r), qos.SENSOR),)
+            elif t == "sensor.pseudo.speedometer":
+                self.sensor_pubs[s.id] = (pub(Float32, s.topic(r), qos.SENSOR),)
+            elif t == "sensor.other.collision":
+                self.sensor_pubs[s.id] = (pub(CarlaCollisionEvent, s.topic(r), qos.SENSOR),)
+        self.sensors = {s.id: s for s in self.world.sensors()}
+
+        self.create_subscription(CarlaEgoVehicleControl, control_topic, self._on_control, qos.SENSOR)
+        for topic in lock:
+            if topic == control_topic:
+                continue
+            if topic.endswith("/status") and topic.startswith("/lead/"):
+                self.create_subscription(RouteStatus, topic, lambda m, t=topic: self.gate.seen(t, header_stamp_ns(m)),
+                                         qos.SENSOR)
+            else:
+                raise ValueError(f"lockstep topic {topic}: only the control topic and /lead/*/status are supported")
+        self.control_topic = control_topic
+
+        srv = self.create_service
+        srv(LoadWorld, SERVICE_PREFIX + "load", self._srv_load)
+        srv(SpawnEgo, SERVICE_PREFIX + "spawn_ego", self._srv_spawn)
+        srv(SetWeather, SERVICE_PREFIX + "set_weather", self._srv_weather)
+        srv(SpawnScenario, SERVICE_PREFIX + "spawn_scenario", self._srv_scenario)
+        srv(ResetWorld, SERVICE_PREFIX + "reset", self._srv_reset)
+
+        town = str(p("town", ""))
+        if town:
+            self._load(town, "", int(p("seed", 0)), {}, -1, -1)
+            idx = int(p("spawn_point", 0))
+            if idx >= 0:
+                sp = self.world.map.get_spawn_points()
+                t = sp[idx % len(sp)]
+                self._spawn((t.location.x, t.location.y, t.location.z, 0.0, 0.0, t.rotation.yaw), "")
+        self.thread = threading.Thread(target=self._loop, name="world-loop", daemon=True)
+        self.thread.start()
+        self.get_logger().info(f"world ready: rig '{self.world.rig.name}', lock-step on {lock or 'nothing (free run)'}")
+
+    # ------------------------------------------------------------------ services
+    def _load(self, town, opendrive, seed, weather, nv, npd) -> str:
+        with self._lock:
+            self._running = False
+            self.gate.cancel()
+            name, xodr = self.world.load(town, opendrive, seed, weather, nv, npd)
+            self.gate.reset()
+            self._pending_control = None
+            self.pub_world_info.publish(M.world_info(name, xodr))
+            lights = []
+            for tl in self.world.map.get_traffic_lights():
+                t = tl.transform
+                pose = (t.location.x, t.location.y, t.location.z, t.rotation.roll, t.rotation.pitch, t.rotation.yaw)
+                for box in tl.trigger_volumes[:1]:
+                    local = t.inverse_transform(box.location)
+                    lights.append((light_id(tl.id), pose, (local.x, local.y, local.z),
+                                   (box.extent.x, box.extent.y, box.extent.z)))
+            self.pub_light_info.publish(M.traffic_light_info(lights))
+        return name
+
+    def _spawn(self, pose, blueprint) -> int:
+        with self._lock:
+            aid = self.world.spawn_ego(pose, blueprint)
+            self.pub_vinfo.publish(M.vehicle_info(aid, self.world.ego_blueprint, self.role))
+            self.pub_tf_static.publish(M.tf_message(
+                M.transform_stamped(0, self.role, s.frame_id(self.role), s.pose, optical=s.is_camera)
+                for s in self.world.sensors() if s.id in self.sensor_pubs))
+            self._running = True
+        return aid
+
+    def _srv_load(self, req, res):
+        try:
+            name = self._load(req.town, req.opendrive, req.seed, weather_dict(req.weather), req.num_vehicles,
+                              req.num_pedestrians)
+            res.success, res.message = True, f"loaded {name}"
+        except Exception as e:  # the caller gets the reason; the node stays up
+            res.success, res.message = False, f"{type(e).__name__}: {e}"
+            self.get_logger().error(f"load failed: {res.message}")
+        return res
+
+    def _srv_spawn(self, req, res):
+        from lead.sim.decode import carla_pose
+
+        try:
+            res.actor_id = self._spawn(carla_pose(req.pose), req.blueprint)
+            res.success, res.message = True, "spawned"
+        except Exception as e:
+            res.success, res.message = False, f"{type(e).__name__}: {e}"
+        return res
+
+    def _srv_weather(self, req, res):
+        with self._lock:
+            self.world.set_weather(weather_dict(req.weather))
+        res.success, res.message = True, "ok"
+        return res
+
+    def _srv_scenario(self, req, res):
+        res.success = False
+        res.message = f"scenario type '{req.scenario.type}' is not simulated by this world yet"
+        self.get_logger().warning(res.message)
+        return res
+
+    def _srv_reset(self, req, res):
+        with self._lock:
+            self._running = False
+            self.gate.cancel()
+            self.world.reset(int(req.seed))
+            self.gate.reset()
+        res.success, res.message = True, "reset"
+        return res
+
+    # ------------------------------------------------------------------ control
+    def _on_control(self, msg) -> None:
+        stamp = header_stamp_ns(msg)
+        self._pending_control = (stamp, VehicleControl(
+            throttle=msg.throttle, steer=msg.steer, brake=msg.brake, hand_brake=msg.hand_brake,
+            reverse=msg.reverse, gear=msg.gear, manual_gear_shift=msg.manual_gear_shift))
+        self.gate.seen(self.control_topic, stamp)
+
+    # ------------------------------------------------------------------ loop
+    def _loop(self) -> None:
+        while not self._stop.is_set() and rclpy.ok():
+            with self._lock:
+                if not self._running:
+                    pass
+                else:
+                    if self._pending_control is not None:
+                        self.world.apply_control(self._pending_control[1])
+                    frame = self.world.tick()
+                    readings = self.world.sense(frame)
+                    self._publish(frame, readings)
+            if not self._running:
+                time.sleep(0.005)
+                continue
+            if self.duration and frame.time_ns >= self.duration * 1e9:
+                self.get_logger().info(f"ran {self.duration:g} s of sim time: exiting")
+                self._stop.set()
+                rclpy.try_shutdown()
+                return
+            self._wait_for(frame.time_ns)
+
+    def _wait_for(self, stamp_ns: int) -> None:
+        waited = 0.0
+        while not self._stop.is_set() and self._running:
+            missing = self.gate.wait(stamp_ns, self.control_timeout)
+            if not missing:
+                return
+            waited += self.control_timeout
+            if not self._running:
+                return
+            self.get_logger().warning(f"no answer from {', '.join(missing)} for {waited:.0f} s at t={stamp_ns / 1e9:.2f}")
+            if self.on_timeout == "hold":
+                return
+            if self.on_timeout == "stop":
+                self.exit_code = 3
+                self._stop.set()
+                rclpy.try_shutdown()
+                return
+
+    def _publish(self, f, readings) -> None:
+        t, r = f.time_ns, self.role
+        self.pub_clock.publish(M.clock(t))
+        ego_pose = f.ego.transform
+        self.pub_tf.publish(M.tf_message([M.transform_stamped(t, M.MAP_FRAME, r, ego_pose)]))
+        for sid, pubs in self.sensor_pubs.items():
+            s = self.sensors[sid]
+            frame_id = s.frame_id(r)
+            data = readings.get(sid)
+            typ = s.type
+            if s.is_camera:
+                if data is None:
+                    continue
+                a = s.attributes
+                if typ == "sensor.camera.depth":
+                    msg = M.depth_image(data.depth, t, frame_id)
+                elif typ == "sensor.camera.semantic_segmentation":
+                    msg = M.semantic_image(data.semantic, t, frame_id)
+                else:
+                    msg = M.rgb_image(data.rgba, t, frame_id)
+                pubs[0].publish(msg)
+                pubs[1].publish(M.camera_info_msg(a["image_size_x"], a["image_size_y"], a["fov"], t, frame_id))
+            elif typ == "sensor.lidar.ray_cast":
+                pubs[0].publish(M.lidar_cloud(data, t, frame_id))
+            elif typ == "sensor.other.radar":
+                pubs[0].publish(M.radar_cloud(data, t, frame_id))
+            elif typ == "sensor.other.gnss":
+                pubs[0].publish(M.navsatfix(*data, t, frame_id))
+            elif typ == "sensor.other.imu":
+                acc, gyro, _ = data
+                pubs[0].publish(M.imu(acc, gyro, ego_pose[3:], t, frame_id))
+            elif typ == "sensor.pseudo.odom":
+                pubs[0].publish(M.odometry(ego_pose, f.ego.velocity, f.ego.angular_velocity, t, r))
+            elif typ == "sensor.pseudo.speedometer":
+                pubs[0].publish(M.speedometer(f.ego_speed))
+            elif typ == "sensor.other.collision":
+                for c in f.collisions:
+                    pubs[0].publish(M.collision_event(c.other_id, c.normal_impulse, t, frame_id))
+        self.pub_vstatus.publish(M.vehicle_status(f.ego_speed, f.ego.acceleration, ego_pose, f.ego_control, t, r))
+        self.pub_objects.publish(M.object_array([f.ego] + f.actors, classify, t))
+        self.pub_ego_objects.publish(M.object_array(f.actors, classify, t))
+        self.pub_light_status.publish(M.traffic_light_status((light_id(k), int(v)) for k, v in f.lights.items()))
+        if f.number == 1 or set(f.roles) != getattr(self, "_listed", set()):
+            self._listed = set(f.roles)
+            types = {a.id: a.type_id for a in f.actors}
+            types[EGO_ID] = self.world.ego_blueprint
+            self.pub_actor_list.publish(M.actor_list((i, 0, types.get(i, ""), role) for i, role in f.roles.items()))
+        self.pub_status.publish(M.status(f.number, self.world.config.dt))
+
+    def destroy_node(self):
+        self._stop.set()
+        self.gate.cancel()
+        self.thread.join(timeout=5.0)
+        return super().destroy_node()
+
+
+def main(argv: list[str] | None = None) -> int:
+    rclpy.init(args=sys.argv if argv is None else argv)
+    node = None
+    try:
+        node = WorldNode()
+        ex = MultiThreadedExecutor(num_threads=2)
+        ex.add_node(node)
+        while rclpy.ok() and not node._stop.is_set():
+            ex.spin_once(timeout_sec=0.1)
+    except KeyboardInterrupt:
+        pass
+    except Exception:
+        import logging
+
+        logging.getLogger("lead").exception("world node crashed")
+        return 1
+    finally:
+        code = node.exit_code if node is not None else 1
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
