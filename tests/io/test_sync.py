@@ -218,3 +218,25 @@ def test_exact_time():
     for i in (1, 2):
         sync.add(i, msg(31))
     assert sink.sets[-1] == (31, 31, 31)
+
+
+def test_clear_forgets_time_order_when_sim_time_restarts():
+    from types import SimpleNamespace
+
+    from lead.io.stamps import time_msg
+    from lead.io.sync import ApproximateTimeSynchronizer, ExactTimeSynchronizer
+
+    def msg(ns):
+        return SimpleNamespace(header=SimpleNamespace(stamp=time_msg(ns)))
+
+    for sync in (ExactTimeSynchronizer(2, 10), ApproximateTimeSynchronizer(2, 10, 0.01)):
+        out = []
+        sync.register_callback(lambda a, b: out.append(a.header.stamp.sec))
+        for t in (5, 6, 7):
+            sync.add(0, msg(t * 10**9)), sync.add(1, msg(t * 10**9))
+        sync.add(0, msg(1 * 10**9)), sync.add(1, msg(1 * 10**9))
+        before = len(out)
+        sync.clear()
+        for t in (1, 2, 3):
+            sync.add(0, msg(t * 10**9)), sync.add(1, msg(t * 10**9))
+        assert out[before:][:2] == [1, 2], (type(sync).__name__, out)

@@ -73,12 +73,23 @@ class _Synchronizer:
     def add(self, i: int, msg: Any) -> None:
         raise NotImplementedError
 
+    def clear(self) -> None:
+        """Forget every queued message and the time order (e.g. sim time restarted at a new route)."""
+        with self._lock:
+            self._reset_state()
+
+    def _reset_state(self) -> None:
+        raise NotImplementedError
+
 
 class ExactTimeSynchronizer(_Synchronizer):
     """Emits a set when all inputs have a message with the same stamp."""
 
     def __init__(self, num_inputs: int, queue_size: int, callback: Callable[..., Any] | None = None):
         super().__init__(num_inputs, queue_size, callback)
+        self._reset_state()
+
+    def _reset_state(self) -> None:
         self._sets: dict[int, list[Any]] = {}
         self._last = None  # stamp of the last emitted set
 
@@ -121,10 +132,13 @@ class ApproximateTimeSynchronizer(_Synchronizer):
             raise ValueError(f"age_penalty must be >= 0, got {age_penalty}")
         self.slop_ns = round(slop * 1e9)
         self.age_penalty = age_penalty
-        n = num_inputs
+        self._lower_bounds = [0] * num_inputs
+        self._reset_state()
+
+    def _reset_state(self) -> None:
+        n = self.num_inputs
         self._queues: list[deque[tuple[int, Any]]] = [deque() for _ in range(n)]
         self._past: list[list[tuple[int, Any]]] = [[] for _ in range(n)]
-        self._lower_bounds = [0] * n
         self._had_drops = [False] * n
         self._floor: list[int | None] = [None] * n  # newest stamp each input gave up
         self._candidate: list[tuple[int, Any]] | None = None

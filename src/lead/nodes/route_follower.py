@@ -26,6 +26,7 @@ class RouteFollowerNode(Node):
         role = str(self.declare_parameter("role_name", "ego_vehicle").value)
         self.follower: RouteFollower | None = None
         self.route_id = ""
+        self.last_stamp, self.last_msg = -1, None
         self.pub = self.create_publisher(CarlaEgoVehicleControl, f"/carla/{role}/vehicle_control_cmd", qos.SENSOR)
         self.create_subscription(Route, "/lead/route", self._on_route, qos.LATCHED)
         self.create_subscription(Odometry, f"/carla/{role}/odometry", self._on_odom, qos.SENSOR)
@@ -40,13 +41,17 @@ class RouteFollowerNode(Node):
         from lead.control.vehicle_control import VehicleControl
 
         stamp = header_stamp_ns(msg)
+        if stamp == self.last_stamp:  # the world re-sent a tick: answer again, do not step twice
+            self.pub.publish(self.last_msg)
+            return
         if self.follower is None:
             control = VehicleControl(brake=1.0)
         else:
             pose, vel, _ = decode.odometry(msg)
             speed = float(np.hypot(vel[0], vel[1]))
             control = self.follower.step(pose[0], pose[1], pose[5], speed)
-        self.pub.publish(M.vehicle_control(control, stamp))
+        self.last_stamp, self.last_msg = stamp, M.vehicle_control(control, stamp)
+        self.pub.publish(self.last_msg)
 
 
 def main(argv: list[str] | None = None) -> int:

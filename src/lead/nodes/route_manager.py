@@ -58,6 +58,7 @@ class RouteManager(Node):
         self.num_pedestrians = int(p("num_pedestrians", -1))
         self.tick_timeout = float(p("tick_timeout", 60.0))
         self.role = "ego_vehicle"
+        self.control_topic = f"/carla/{self.role}/vehicle_control_cmd"
         from lead.sim.rig import load_rig
 
         rig = load_rig(str(p("rig", "lead")))
@@ -190,6 +191,7 @@ class RouteManager(Node):
             self.get_logger().warning(f"reset after {job.record_id}: {e}")
 
     def _drain(self) -> None:
+        self.sync.clear()  # sim time starts again at every route
         while not self.ticks.empty():
             self.ticks.get_nowait()
         self.collisions.clear()
@@ -198,6 +200,7 @@ class RouteManager(Node):
         """Score ticks until the route ends; returns a failure message ('' when none)."""
         self._last_stamp = 0
         prev = None
+        agents: set = set()  # the control publishers seen during this route
         ext = VEHICLES.get(self.ego_type, VEHICLES[EGO_BLUEPRINT]).extent
         while rclpy.ok():
             try:
@@ -205,8 +208,15 @@ class RouteManager(Node):
             except queue.Empty:
                 return self._crash_reason()
             if stamp <= self._last_stamp:
+                if stamp == self._last_stamp:  # the world re-sent a tick: acknowledge it again
+                    self._publish_status(run, stamp, state=2)
                 continue
             self._last_stamp = stamp
+            now = {bytes(i.endpoint_gid) for i in self.get_publishers_info_by_topic(self.control_topic)}
+            if agents - now:  # an agent that drove this route is gone: it crashed (a respawn is a new agent)
+                self.get_logger().error("the agent process died during the route")
+                return FAILURE_MESSAGES["Agent_runtime"][1]
+            agents |= now
             pose, vel, ang = decode.odometry(odom)
             actors = decode.objects(objects, self.types)
             hits = []

@@ -36,6 +36,7 @@ from lead.sim.lockstep import LockstepGate
 
 CONTROL_TOPIC = "/carla/{role}/vehicle_control_cmd"
 SERVICE_PREFIX = "/lead/world/"
+REPUBLISH_AFTER = 2.0  # wall s without an answer before the tick's messages are sent again
 
 
 def light_id(signal_id: str) -> int:
@@ -262,14 +263,18 @@ class WorldNode(Node):
             self._wait_for(frame.time_ns)
 
     def _wait_for(self, stamp_ns: int) -> None:
-        waited = 0.0
+        waited = since_warning = 0.0
         while not self._stop.is_set() and self._running:
-            missing = self.gate.wait(stamp_ns, self.control_timeout)
-            if not missing:
+            missing = self.gate.wait(stamp_ns, REPUBLISH_AFTER)
+            if not missing or not self._running:
                 return
-            waited += self.control_timeout
-            if not self._running:
-                return
+            waited += REPUBLISH_AFTER
+            since_warning += REPUBLISH_AFTER
+            with self._lock:
+                self._republish()
+            if since_warning < self.control_timeout:
+                continue
+            since_warning = 0.0
             self.get_logger().warning(f"no answer from {', '.join(missing)} for {waited:.0f} s at t={stamp_ns / 1e9:.2f}")
             if self.on_timeout == "hold":
                 return
@@ -280,10 +285,23 @@ class WorldNode(Node):
                 return
 
     def _publish(self, f, readings) -> None:
+        out: list = []
+        self._build(f, readings, out)
+        for pub, msg in out:
+            pub.publish(msg)
+        self._last_out = out
+
+    def _republish(self) -> None:
+        """Send the tick again: an answer can be missing because a late-discovered subscriber
+        never got it (volatile QoS); consumers ignore stamps they already handled."""
+        for pub, msg in getattr(self, "_last_out", []):
+            pub.publish(msg)
+
+    def _build(self, f, readings, out: list) -> None:
         t, r = f.time_ns, self.role
-        self.pub_clock.publish(M.clock(t))
+        out.append((self.pub_clock, M.clock(t)))
         ego_pose = f.ego.transform
-        self.pub_tf.publish(M.tf_message([M.transform_stamped(t, M.MAP_FRAME, r, ego_pose)]))
+        out.append((self.pub_tf, M.tf_message([M.transform_stamped(t, M.MAP_FRAME, r, ego_pose)])))
         for sid, pubs in self.sensor_pubs.items():
             s = self.sensors[sid]
             frame_id = s.frame_id(r)
@@ -299,34 +317,34 @@ class WorldNode(Node):
                     msg = M.semantic_image(data.semantic, t, frame_id)
                 else:
                     msg = M.rgb_image(data.rgba, t, frame_id)
-                pubs[0].publish(msg)
-                pubs[1].publish(M.camera_info_msg(a["image_size_x"], a["image_size_y"], a["fov"], t, frame_id))
+                out.append((pubs[0], msg))
+                out.append((pubs[1], M.camera_info_msg(a["image_size_x"], a["image_size_y"], a["fov"], t, frame_id)))
             elif typ == "sensor.lidar.ray_cast":
-                pubs[0].publish(M.lidar_cloud(data, t, frame_id))
+                out.append((pubs[0], M.lidar_cloud(data, t, frame_id)))
             elif typ == "sensor.other.radar":
-                pubs[0].publish(M.radar_cloud(data, t, frame_id))
+                out.append((pubs[0], M.radar_cloud(data, t, frame_id)))
             elif typ == "sensor.other.gnss":
-                pubs[0].publish(M.navsatfix(*data, t, frame_id))
+                out.append((pubs[0], M.navsatfix(*data, t, frame_id)))
             elif typ == "sensor.other.imu":
                 acc, gyro, _ = data
-                pubs[0].publish(M.imu(acc, gyro, ego_pose[3:], t, frame_id))
+                out.append((pubs[0], M.imu(acc, gyro, ego_pose[3:], t, frame_id)))
             elif typ == "sensor.pseudo.odom":
-                pubs[0].publish(M.odometry(ego_pose, f.ego.velocity, f.ego.angular_velocity, t, r))
+                out.append((pubs[0], M.odometry(ego_pose, f.ego.velocity, f.ego.angular_velocity, t, r)))
             elif typ == "sensor.pseudo.speedometer":
-                pubs[0].publish(M.speedometer(f.ego_speed))
+                out.append((pubs[0], M.speedometer(f.ego_speed)))
             elif typ == "sensor.other.collision":
                 for c in f.collisions:
-                    pubs[0].publish(M.collision_event(c.other_id, c.normal_impulse, t, frame_id))
-        self.pub_vstatus.publish(M.vehicle_status(f.ego_speed, f.ego.acceleration, ego_pose, f.ego_control, t, r))
-        self.pub_objects.publish(M.object_array([f.ego] + f.actors, classify, t))
-        self.pub_ego_objects.publish(M.object_array(f.actors, classify, t))
-        self.pub_light_status.publish(M.traffic_light_status((light_id(k), int(v)) for k, v in f.lights.items()))
+                    out.append((pubs[0], M.collision_event(c.other_id, c.normal_impulse, t, frame_id)))
+        out.append((self.pub_vstatus, M.vehicle_status(f.ego_speed, f.ego.acceleration, ego_pose, f.ego_control, t, r)))
+        out.append((self.pub_objects, M.object_array([f.ego] + f.actors, classify, t)))
+        out.append((self.pub_ego_objects, M.object_array(f.actors, classify, t)))
+        out.append((self.pub_light_status, M.traffic_light_status((light_id(k), int(v)) for k, v in f.lights.items())))
         if f.number == 1 or set(f.roles) != getattr(self, "_listed", set()):
             self._listed = set(f.roles)
             types = {a.id: a.type_id for a in f.actors}
             types[EGO_ID] = self.world.ego_blueprint
-            self.pub_actor_list.publish(M.actor_list((i, 0, types.get(i, ""), role) for i, role in f.roles.items()))
-        self.pub_status.publish(M.status(f.number, self.world.config.dt))
+            out.append((self.pub_actor_list, M.actor_list((i, 0, types.get(i, ""), role) for i, role in f.roles.items())))
+        out.append((self.pub_status, M.status(f.number, self.world.config.dt)))
 
     def destroy_node(self):
         self._stop.set()
