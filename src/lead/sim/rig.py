@@ -191,3 +191,33 @@ def parse_rig(doc: Any, where: str = "<rig>") -> Rig:
         pert = Perturbation(tuple(p["sensors"]), tuple(map(float, p["translation_m"])),
                             tuple(map(float, p["rotation_deg"])), float(p.get("rotation_epsilon_deg", 0.0)))
     return Rig(Path(where).stem, ego["type"], ego["id"], tuple(sensors), tuple(pseudo), pert)
+
+
+PERTURBED_SUFFIX = "_perturbated"
+
+
+def sample_perturbation(p: Perturbation, rng) -> tuple[float, float]:
+    """(sideways shift m, yaw deg) for one route, as LEAD samples its perturbated views: a
+    magnitude in each range with a random sign; rotations under the epsilon become 0."""
+    shift = rng.uniform(*p.translation_m) * rng.choice((-1.0, 1.0))
+    yaw = rng.uniform(*p.rotation_deg) * rng.choice((-1.0, 1.0))
+    if abs(yaw) < p.rotation_epsilon_deg:
+        yaw = 0.0
+    return float(shift), float(yaw)
+
+
+def perturbed_sensors(rig: Rig, shift_m: float, yaw_deg: float) -> list[SensorSpec]:
+    """Copies of the rig's perturbation sensors, moved as LEAD's perturbated_sensor_cfg does:
+    the mount rotated about z by yaw_deg, then shifted sideways by shift_m (ego y axis)."""
+    import math
+
+    if rig.perturbation is None:
+        return []
+    c, s = math.cos(math.radians(yaw_deg)), math.sin(math.radians(yaw_deg))
+    out = []
+    for sid in rig.perturbation.sensors:
+        spec = rig.get(sid)
+        x, y, z, roll, pitch, yaw = spec.pose
+        pose = (c * x - s * y, s * x + c * y + shift_m, z, roll, pitch, yaw + yaw_deg)
+        out.append(SensorSpec(spec.type, sid + PERTURBED_SUFFIX, pose, dict(spec.attributes), True))
+    return out

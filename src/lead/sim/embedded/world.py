@@ -26,7 +26,7 @@ from lead.sim.embedded.dynamics import DynamicsParams, VehicleDynamics
 from lead.sim.embedded.traffic import ActorState, Traffic, overlapping_pairs
 from lead.sim.embedded.traffic.lights import LightState
 from lead.sim.embedded.vehicles import EGO_BLUEPRINT, vehicle
-from lead.sim.rig import Rig, SensorSpec, load_rig
+from lead.sim.rig import Rig, SensorSpec, load_rig, perturbed_sensors, sample_perturbation
 from lead.world.gps import location_to_gps
 
 log = logging.getLogger("lead.sim")
@@ -108,6 +108,7 @@ class EmbeddedWorld:
         self._seed = 0
         self._last_frame: Frame | None = None
         self._in_contact: set[int] = set()
+        self.perturbation = (0.0, 0.0)  # (sideways m, yaw deg) of the perturbated views, per route
 
     # ------------------------------------------------------------------ setup
     def load(self, town: str = "", opendrive: str = "", seed: int = 0, weather: dict | None = None,
@@ -127,6 +128,10 @@ class EmbeddedWorld:
             self.map_name = town
         self._seed = int(seed)
         self.weather = dict(weather or {})
+        self.perturbation = (0.0, 0.0)
+        if self.config.collect and self.rig.perturbation is not None:
+            rng = np.random.default_rng(np.random.SeedSequence([self._seed, 0x9E7]))
+            self.perturbation = sample_perturbation(self.rig.perturbation, rng)
         nv = self.config.num_vehicles if num_vehicles is None or num_vehicles < 0 else num_vehicles
         npd = self.config.num_pedestrians if num_pedestrians is None or num_pedestrians < 0 else num_pedestrians
         self.traffic = Traffic(self.map, seed=self._seed, num_vehicles=nv, num_pedestrians=npd, first_id=1000)
@@ -264,7 +269,11 @@ class EmbeddedWorld:
 
     # ------------------------------------------------------------------ sensors
     def sensors(self) -> list[SensorSpec]:
-        return self.rig.select(self.config.collect)
+        """The rig's sensors; when collecting, also LEAD's perturbated views of this route."""
+        out = self.rig.select(self.config.collect)
+        if self.config.collect:
+            out += perturbed_sensors(self.rig, *self.perturbation)
+        return out
 
     def gnss(self, frame: Frame) -> tuple[float, float, float]:
         lat0, lon0 = self.map.lat_lon_ref
