@@ -146,6 +146,16 @@ _add(Graph(
 ))
 
 _add(Graph(
+    name="sim_drive",
+    description="The world in lock-step with a controller in another process (the route follower, braking "
+                "without a route) for `duration` sim seconds: what bench/sim_bench.py times.",
+    arguments={**_WORLD_ARGS, "map": "LeadGrid001", "duration": 30.0},
+    nodes=(_world(required=True, town="${map}", seed="${seed}", spawn_point=0, duration="${duration}",
+                  lockstep_topics=[_CONTROL]),
+           NodeSpec("route_follower", _N + "route_follower", {})),
+))
+
+_add(Graph(
     name="eval",
     description="Leaderboard evaluation: world + route manager + agent (route_follower | expert | tfv6), lock-step.",
     arguments={**_WORLD_ARGS, "routes": "routes/LeadGrid001_routes.xml", "route_ids": "", "repetitions": 1,

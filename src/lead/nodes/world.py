@@ -255,8 +255,12 @@ class WorldNode(Node):
             if not self._running:
                 time.sleep(0.005)
                 continue
+            if frame.number == 1:
+                self._wall0 = time.monotonic()
             if self.duration and frame.time_ns >= self.duration * 1e9:
-                self.get_logger().info(f"ran {self.duration:g} s of sim time: exiting")
+                wall = time.monotonic() - self._wall0
+                self.get_logger().info(f"ran {self.duration:g} s of sim time in {wall:.1f} s wall "
+                                       f"(real-time factor {frame.time_ns / 1e9 / max(wall, 1e-9):.2f}): exiting")
                 self._stop.set()
                 rclpy.try_shutdown()
                 return
@@ -336,8 +340,9 @@ class WorldNode(Node):
                 for c in f.collisions:
                     out.append((pubs[0], M.collision_event(c.other_id, c.normal_impulse, t, frame_id)))
         out.append((self.pub_vstatus, M.vehicle_status(f.ego_speed, f.ego.acceleration, ego_pose, f.ego_control, t, r)))
-        out.append((self.pub_objects, M.object_array([f.ego] + f.actors, classify, t)))
-        out.append((self.pub_ego_objects, M.object_array(f.actors, classify, t)))
+        built: dict = {}
+        out.append((self.pub_objects, M.object_array([f.ego] + f.actors, classify, t, built)))
+        out.append((self.pub_ego_objects, M.object_array(f.actors, classify, t, built)))
         out.append((self.pub_light_status, M.traffic_light_status((light_id(k), int(v)) for k, v in f.lights.items())))
         if f.number == 1 or set(f.roles) != getattr(self, "_listed", set()):
             self._listed = set(f.roles)
