@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as e:
-            if e.name == mod:  # area not built yet
+            # the area (package or its cli module) is not built yet
+            if e.name and (mod == e.name or mod.startswith(e.name + ".")):
                 continue
             raise
         m.register(sub)
