@@ -23,10 +23,9 @@ def trigger_on_route(trigger, dense) -> bool:
 
 
 def supported_scenarios() -> set[str]:
-    try:
-        from lead.sim.embedded.scenarios import SCENARIO_TYPES
-    except ImportError:
-        return set()
+    from lead.sim.embedded.scenarios import SCENARIO_TYPES, load_all
+
+    load_all()
     return set(SCENARIO_TYPES)
 
 

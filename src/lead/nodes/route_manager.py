@@ -68,7 +68,7 @@ class RouteManager(Node):
         from carla_msgs.msg import (CarlaActorList, CarlaCollisionEvent, CarlaEgoVehicleInfo,
                                     CarlaTrafficLightInfoList, CarlaTrafficLightStatusList, CarlaWorldInfo)
         from derived_object_msgs.msg import ObjectArray
-        from lead_msgs.msg import Infraction, Route, RouteStatus
+        from lead_msgs.msg import Infraction, Route, RouteStatus, ScenarioEvent
         from lead_msgs.srv import LoadWorld, ResetWorld, SetWeather, SpawnEgo, SpawnScenario
         from nav_msgs.msg import Odometry
 
@@ -86,6 +86,7 @@ class RouteManager(Node):
         self.roles: dict[int, str] = {}
         self.ego_type = EGO_BLUEPRINT
         self.collisions: deque = deque()
+        self.scenario_events: deque = deque()
         self.ticks: queue.Queue = queue.Queue()
         self.create_subscription(CarlaWorldInfo, "/carla/world_info", self._on_world_info, qos.LATCHED)
         self.create_subscription(CarlaTrafficLightInfoList, "/carla/traffic_lights/info",
@@ -96,6 +97,8 @@ class RouteManager(Node):
         self.create_subscription(CarlaEgoVehicleInfo, f"/carla/{r}/vehicle_info",
                                  lambda m: setattr(self, "ego_type", m.type or EGO_BLUEPRINT), qos.LATCHED)
         self.create_subscription(CarlaCollisionEvent, f"/carla/{r}/collision", self._on_collision, qos.SENSOR)
+        self.create_subscription(ScenarioEvent, "/lead/scenario/event",
+                                 lambda m: self.scenario_events.append((header_stamp_ns(m), m)), qos.SENSOR)
         self.sync = ExactTimeSynchronizer(2, 50, self._on_tick)
         self.create_subscription(Odometry, f"/carla/{r}/odometry", self.sync.input(0), qos.SENSOR)
         self.create_subscription(ObjectArray, "/carla/objects", self.sync.input(1), qos.SENSOR)
@@ -173,8 +176,16 @@ class RouteManager(Node):
         time.sleep(0.05)  # let the latched light info of this load arrive
         run = RouteRun(job, xodr_map, self.rules, lights=[(i, Pose(p[0], p[1], p[2], p[5], p[4], p[3]), c, e)
                                                           for i, p, c, e in self.light_info])
-        self.pub_route.publish(self._route_msg(job, run))
+        route_msg = self._route_msg(job, run)
+        self.pub_route.publish(route_msg)
         self._drain()
+        for i, info in enumerate(route_msg.scenarios):
+            from lead_msgs.srv import SpawnScenario
+
+            res = self._call("spawn_scenario", SpawnScenario.Request(route_id=job.record_id, scenario=info,
+                                                                     route=route_msg.dense if i == 0 else []))
+            if res.message != "ok":
+                self.get_logger().warning(f"{job.record_id}: {res.message}")
         start = run.dense[0][0]
         spawn = SpawnEgo.Request()
         spawn.pose = M.ros_pose((start.location.x, start.location.y, start.location.z + 0.2, 0.0, 0.0,
@@ -195,12 +206,14 @@ class RouteManager(Node):
         while not self.ticks.empty():
             self.ticks.get_nowait()
         self.collisions.clear()
+        self.scenario_events.clear()
 
     def _drive(self, run: RouteRun) -> str:
         """Score ticks until the route ends; returns a failure message ('' when none)."""
         self._last_stamp = 0
         prev = None
         agents: set = set()  # the control publishers seen during this route
+        self.emergency_ids: set[int] = set()
         ext = VEHICLES.get(self.ego_type, VEHICLES[EGO_BLUEPRINT]).extent
         while rclpy.ok():
             try:
@@ -224,11 +237,14 @@ class RouteManager(Node):
                 _, other = self.collisions.popleft()
                 hits.append(Collision(int(other), self.types.get(other, "static.prop")))
             background = tuple(a.speed for a in actors if self.roles.get(a.id) == "background")
+            self._apply_scenario_events(run, stamp)
+            watched = {a.id: Pose(a.transform[0], a.transform[1], a.transform[2], a.transform[5], a.transform[4],
+                                  a.transform[3]) for a in actors if a.id in self.emergency_ids}
             tick = Tick(frame=int(round(stamp / 5e7)), time=stamp / 1e9,
                         pose=Pose(pose[0], pose[1], pose[2], pose[5], pose[4], pose[3]),
                         velocity=vel, extent=tuple(ext), speed_limit=self._speed_limit(run, pose),
                         collisions=tuple(hits), light_states={i: LIGHT_NAMES.get(s, "Unknown") for i, s in lights.items()},
-                        background_speeds=background)
+                        background_speeds=background, actors=watched)
             acc = (0.0, 0.0, 0.0) if prev is None else tuple((v - pv) / 0.05 for v, pv in zip(vel, prev))
             prev = vel
             res = run.step(tick, acc, ang)
@@ -239,6 +255,27 @@ class RouteManager(Node):
             if res.done:
                 return ""
         return FAILURE_MESSAGES["Simulation"][1]
+
+    def _apply_scenario_events(self, run: RouteRun, stamp: int) -> None:
+        """Scenario reports of this tick (or earlier) -> the route's criteria."""
+        ev = run.evaluator
+        while self.scenario_events and self.scenario_events[0][0] <= stamp:
+            _, m = self.scenario_events.popleft()
+            self.get_logger().info(f"scenario {m.scenario}: {m.kind}" + (" (timed out)" if m.timed_out else ""))
+            if m.kind == "started":
+                vid = int(m.emergency_vehicle_id) or None
+                if vid:
+                    self.emergency_ids.add(vid)
+                ev.start_scenario(m.scenario, has_timeout=m.has_timeout, emergency_vehicle_id=vid)
+            elif m.kind == "ended":
+                try:
+                    ev.end_scenario(m.scenario, timed_out=m.timed_out)
+                except ValueError:  # the route ended it first
+                    pass
+            elif m.kind == "wrong_direction_check":
+                ev.set_wrong_direction_check(bool(m.active))
+            elif m.kind == "skipped":
+                self.get_logger().warning(f"scenario {m.scenario} ({m.type}) skipped: {m.message}")
 
     def _crash_reason(self) -> str:
         if self.count_publishers("/clock") == 0:

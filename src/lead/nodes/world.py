@@ -56,6 +56,34 @@ def classify(actor) -> int:
     return M.CLASSIFICATION["static"] if actor.kind == "static" else 6
 
 
+def decode_yaw(pose) -> float:
+    from lead.sim.decode import carla_pose
+
+    return carla_pose(pose)[5]
+
+
+def scenario_config(info):
+    """lead_msgs/ScenarioInfo -> lead.world.routes.ScenarioConfig (CARLA frame)."""
+    from lead.sim.decode import carla_pose
+    from lead.world.routes import ScenarioConfig, TriggerPoint
+
+    x, y, z, _, _, yaw = carla_pose(info.trigger)
+    params = {}
+    for kv in info.parameters:
+        params[kv.key] = dict(item.split("=", 1) for item in kv.value.split(",") if "=" in item)
+    return ScenarioConfig(info.name, info.type, [TriggerPoint(x, y, z, yaw)], params)
+
+
+def scenario_event_msg(e, stamp_ns: int):
+    from lead_msgs.msg import ScenarioEvent
+
+    from lead.io.stamps import make_header
+
+    return ScenarioEvent(header=make_header(stamp_ns), kind=e.kind, scenario=e.scenario, type=e.type,
+                         has_timeout=bool(e.has_timeout), emergency_vehicle_id=int(e.emergency_vehicle_id or 0),
+                         timed_out=bool(e.timed_out), active=bool(e.active), message=e.message or "")
+
+
 def weather_dict(w) -> dict[str, float]:
     names = ("cloudiness", "precipitation", "precipitation_deposits", "wind_intensity", "fog_density",
              "fog_distance", "wetness", "sun_azimuth_angle", "sun_altitude_angle")
@@ -84,12 +112,15 @@ class WorldNode(Node):
         self._running = False          # ticking (a town and an ego exist)
         self._stop = threading.Event()
         self._pending_control: tuple[int, VehicleControl] | None = None
+        self.scenario_configs: list = []   # of the current route, from /lead/world/spawn_scenario
+        self.scenario_route = None         # the route they belong to, (N, 4) x, y, z, yaw (CARLA)
+        self.scenarios = None              # ScenarioManager once the ego exists
 
         from carla_msgs.msg import (CarlaActorList, CarlaCollisionEvent, CarlaEgoVehicleControl,
                                     CarlaEgoVehicleInfo, CarlaEgoVehicleStatus, CarlaStatus,
                                     CarlaTrafficLightInfoList, CarlaTrafficLightStatusList, CarlaWorldInfo)
         from derived_object_msgs.msg import ObjectArray
-        from lead_msgs.msg import RouteStatus
+        from lead_msgs.msg import RouteStatus, ScenarioEvent
         from lead_msgs.srv import LoadWorld, ResetWorld, SetWeather, SpawnEgo, SpawnScenario
         from nav_msgs.msg import Odometry
         from rosgraph_msgs.msg import Clock
@@ -111,6 +142,7 @@ class WorldNode(Node):
         self.pub_light_info = pub(CarlaTrafficLightInfoList, "/carla/traffic_lights/info", qos.LATCHED)
         self.pub_vstatus = pub(CarlaEgoVehicleStatus, f"/carla/{r}/vehicle_status", qos.SENSOR)
         self.pub_vinfo = pub(CarlaEgoVehicleInfo, f"/carla/{r}/vehicle_info", qos.LATCHED)
+        self.pub_scenario = pub(ScenarioEvent, "/lead/scenario/event", qos.SENSOR)
         self.sensor_pubs: dict[str, tuple] = {}
         for s in self.world.sensors():
             t = s.type
@@ -167,6 +199,7 @@ class WorldNode(Node):
             self._running = False
             self.gate.cancel()
             name, xodr = self.world.load(town, opendrive, seed, weather, nv, npd)
+            self.scenario_configs, self.scenario_route, self.scenarios = [], None, None
             self.gate.reset()
             self._pending_control = None
             self.pub_world_info.publish(M.world_info(name, xodr))
@@ -184,6 +217,11 @@ class WorldNode(Node):
     def _spawn(self, pose, blueprint) -> int:
         with self._lock:
             aid = self.world.spawn_ego(pose, blueprint)
+            self.scenarios = None
+            if self.scenario_configs:
+                from lead.sim.embedded.scenarios import ScenarioManager
+
+                self.scenarios = ScenarioManager(self.world, self.scenario_route, self.scenario_configs)
             self.pub_vinfo.publish(M.vehicle_info(aid, self.world.ego_blueprint, self.role))
             self.pub_tf_static.publish(M.tf_message(
                 M.transform_stamped(0, self.role, s.frame_id(self.role), s.pose, optical=s.is_camera)
@@ -218,15 +256,32 @@ class WorldNode(Node):
         return res
 
     def _srv_scenario(self, req, res):
-        res.success = False
-        res.message = f"scenario type '{req.scenario.type}' is not simulated by this world yet"
-        self.get_logger().warning(res.message)
+        from lead.sim.embedded.scenarios import SCENARIO_TYPES, load_all
+
+        load_all()
+        cfg = scenario_config(req.scenario)
+        with self._lock:
+            if req.route:
+                self.scenario_route = [[p.pose.position.x, -p.pose.position.y, p.pose.position.z,
+                                        decode_yaw(p.pose)] for p in req.route]
+            if self.scenario_route is None:
+                res.success, res.message = False, "the first spawn_scenario call of a route must carry the route"
+                return res
+            self.scenario_configs.append(cfg)
+        known = cfg.type in SCENARIO_TYPES
+        res.success = True
+        res.message = "ok" if known else f"scenario type '{cfg.type}' is unknown: the route runs without it"
+        if not known:
+            self.get_logger().warning(res.message)
         return res
 
     def _srv_reset(self, req, res):
         with self._lock:
             self._running = False
             self.gate.cancel()
+            if self.scenarios is not None:
+                self.scenarios.finish()
+            self.scenario_configs, self.scenario_route, self.scenarios = [], None, None
             self.world.reset(int(req.seed))
             self.gate.reset()
         res.success, res.message = True, "reset"
@@ -248,10 +303,16 @@ class WorldNode(Node):
                     pass
                 else:
                     if self._pending_control is not None:
-                        self.world.apply_control(self._pending_control[1])
+                        control = self._pending_control[1]
+                        if self.scenarios is not None:
+                            control = self.scenarios.filter_control(control)
+                        self.world.apply_control(control)
                     frame = self.world.tick()
+                    events = self.scenarios.step(frame) if self.scenarios is not None else []
+                    if self.scenarios is not None:
+                        frame.roles.update(self.scenarios.actor_names())
                     readings = self.world.sense(frame)
-                    self._publish(frame, readings)
+                    self._publish(frame, readings, events)
             if not self._running:
                 time.sleep(0.005)
                 continue
@@ -288,9 +349,10 @@ class WorldNode(Node):
                 rclpy.try_shutdown()
                 return
 
-    def _publish(self, f, readings) -> None:
+    def _publish(self, f, readings, events=()) -> None:
         out: list = []
         self._build(f, readings, out)
+        out[-1:-1] = [(self.pub_scenario, scenario_event_msg(e, f.time_ns)) for e in events]
         for pub, msg in out:
             pub.publish(msg)
         self._last_out = out
