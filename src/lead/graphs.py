@@ -90,7 +90,8 @@ def _condition(when: str, args: dict[str, Any]) -> bool:
 
 
 def _truthy(v: Any) -> bool:
-    return str(v).strip().lower() in ("1", "true", "yes", "on")
+    """A `when` switch: booleans as YAML spells them; any other non-empty value (a path) is on."""
+    return str(v).strip().lower() not in ("", "0", "false", "no", "off", "none")
 
 
 def _substitute(value: Any, args: dict[str, Any]) -> Any:
@@ -160,15 +161,33 @@ _add(Graph(
     description="Leaderboard evaluation: world + route manager + agent (route_follower | expert | tfv6), lock-step.",
     arguments={**_WORLD_ARGS, "routes": "routes/LeadGrid001_routes.xml", "route_ids": "", "repetitions": 1,
                "out": "results", "resume": False, "rules": "leaderboard", "shard": "", "agent": "route_follower",
-               "target_speed": 6.0, "tick_timeout": 60.0},
+               "target_speed": 6.0, "tick_timeout": 60.0, "collect": False, "record": "",
+               "expert_config": "config/expert.yaml", "checkpoint": "models/tfv6_small", "backend": "onnxruntime",
+               "device": "cpu", "deadline": 0.0, "timing_dir": "", "inject_nan": "", "markers": False},
     nodes=(
-        _world(lockstep_topics=[_CONTROL, "/lead/leaderboard/status"], on_timeout="wait"),
+        _world(lockstep_topics=[_CONTROL, "/lead/leaderboard/status"], on_timeout="wait", collect="${collect}"),
         NodeSpec("route_manager", _N + "route_manager",
                  {k: f"${{{k}}}" for k in ("routes", "route_ids", "repetitions", "out", "resume", "rules", "shard",
                                            "seed", "num_vehicles", "num_pedestrians", "rig", "tick_timeout")},
                  required=True),
         NodeSpec("route_follower", _N + "route_follower", {"target_speed": "${target_speed}"}, respawn=True,
                  when="agent==route_follower"),
+        # LEAD's expert: privileged state in, control + /lead/plan + /lead/expert/labels out
+        NodeSpec("expert", _N + "expert", {"config": "${expert_config}"}, respawn=True, when="agent==expert"),
+        # TFv6: rig -> tensors (the trainer's function) -> plan -> LEAD's PID controller
+        NodeSpec("preprocess", _N + "preprocess", {"rig": "${rig}", "checkpoint": "${checkpoint}",
+                                                   "timing_dir": "${timing_dir}"},
+                 respawn=True, when="agent==tfv6"),
+        NodeSpec("policy", _N + "policy", {"checkpoint": "${checkpoint}", "backend": "${backend}",
+                                           "device": "${device}", "deadline": "${deadline}",
+                                           "inject_nan": "${inject_nan}", "timing_dir": "${timing_dir}"},
+                 respawn=True, when="agent==tfv6"),
+        NodeSpec("controller", _N + "controller", {"timing_dir": "${timing_dir}"}, respawn=True,
+                 when="agent==tfv6"),
+        # one MCAP bag per route with LEAD's data table (lead collect sets record=DIR, collect=true)
+        NodeSpec("recorder", _N + "recorder", {"out": "${record}", "rig": "${rig}", "collect": "${collect}"},
+                 when="record"),
+        NodeSpec("markers", _N + "markers", {}, respawn=True, when="markers"),
     ),
 ))
 
