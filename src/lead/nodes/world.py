@@ -90,6 +90,11 @@ def weather_dict(w) -> dict[str, float]:
     return {n: float(getattr(w, n)) for n in names}
 
 
+def _count(value, default: int) -> int:
+    """A traffic count parameter; negative means the world's default."""
+    return int(value) if int(value) >= 0 else default
+
+
 class WorldNode(Node):
     def __init__(self) -> None:
         super().__init__("world")
@@ -97,8 +102,8 @@ class WorldNode(Node):
         maps = [d for d in str(p("maps", "")).split(os.pathsep) if d]
         self.world = EmbeddedWorld(WorldConfig(
             dt=float(p("dt", 0.05)), rig=str(p("rig", "lead")), collect=bool(p("collect", False)),
-            render=bool(p("render", True)), num_vehicles=int(p("num_vehicles", 30)),
-            num_pedestrians=int(p("num_pedestrians", 20)), maps_dirs=maps,
+            render=bool(p("render", True)), num_vehicles=_count(p("num_vehicles", 30), 30),
+            num_pedestrians=_count(p("num_pedestrians", 20), 20), maps_dirs=maps,
             scene_cache=str(p("scene_cache", "")) or None))
         self.role = self.world.rig.role_name
         control_topic = CONTROL_TOPIC.format(role=self.role)
@@ -198,7 +203,9 @@ class WorldNode(Node):
         with self._lock:
             self._running = False
             self.gate.cancel()
-            name, xodr = self.world.load(town, opendrive, seed, weather, nv, npd)
+            # a negative count in the request means "the world's configured default"
+            name, xodr = self.world.load(town, opendrive, seed, weather, nv if nv >= 0 else None,
+                                         npd if npd >= 0 else None)
             self.scenario_configs, self.scenario_route, self.scenarios = [], None, None
             self.gate.reset()
             self._pending_control = None

@@ -21,6 +21,16 @@ def register_generate(world_subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON summary as the last line")
     p.set_defaults(func=_run)
 
+    b = world_subparsers.add_parser(
+        "bench", help="write the embedded benchmark: routes/embedded_bench/{train,eval}.xml and its towns",
+        description="Generate the embedded benchmark deterministically: the training and held-out evaluation "
+        "towns (.xodr into --towns) and one Bench2Drive-style scenario per route (150-600 m) in "
+        "--out/train.xml and --out/eval.xml. See routes/README.md.")
+    b.add_argument("--out", type=Path, default=Path("routes/embedded_bench"), help="route files folder")
+    b.add_argument("--towns", type=Path, default=Path("routes"), help="folder for the towns' .xodr files")
+    b.add_argument("--json", action="store_true", help="print one JSON summary as the last line")
+    b.set_defaults(func=_bench)
+
 
 def _run(args: argparse.Namespace) -> int:
     from lxml import etree
@@ -45,6 +55,22 @@ def _run(args: argparse.Namespace) -> int:
     summary["n_roads"] = len(root.findall("road"))
     summary["n_junctions"] = len(root.findall("junction"))
     print(f"wrote {xodr_path} ({summary['xodr_bytes'] / 1e3:.0f} kB) and {routes_path} ({len(routes)} routes)")
+    if args.json:
+        print(json.dumps(summary))
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from lead.world.towngen.benchgen import build_bench
+
+    try:
+        summary = build_bench(args.out, args.towns)
+    except RuntimeError as e:
+        print(f"lead world bench: {e}", file=sys.stderr)
+        return 1
+    for split, info in summary["sets"].items():
+        print(f"{split}: {info['routes']} routes on {', '.join(info['towns'])}, "
+              f"{len(info['scenario_types'])} scenario types -> {info['file']}")
     if args.json:
         print(json.dumps(summary))
     return 0

@@ -1,0 +1,42 @@
+"""routes/embedded_bench: the shipped files are what `lead world bench` generates, every
+trigger lies on its route, and the split keeps evaluation towns out of training."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from lead.leaderboard.check import trigger_on_route
+from lead.world.routes import read_routes
+
+REPO = Path(__file__).resolve().parents[2]
+BENCH = REPO / "routes" / "embedded_bench"
+
+
+def test_shipped_bench_is_the_generated_one(tmp_path):
+    from lead.world.towngen.benchgen import build_bench
+
+    summary = build_bench(tmp_path / "bench", tmp_path / "towns")
+    for split in ("train", "eval"):
+        assert (tmp_path / "bench" / f"{split}.xml").read_bytes() == (BENCH / f"{split}.xml").read_bytes(), split
+    for town in summary["sets"]["train"]["towns"] + summary["sets"]["eval"]["towns"]:
+        assert (tmp_path / "towns" / f"{town}.xodr").read_bytes() == (REPO / "routes" / f"{town}.xodr").read_bytes()
+
+
+def test_split_sizes_lengths_towns_and_triggers():
+    from lead.world.map import Map
+    from lead.world.maps_path import find_map
+    from lead.world.planner import interpolate_trajectory
+    from lead.world.transform import Location
+
+    train, eval_ = read_routes(BENCH / "train.xml"), read_routes(BENCH / "eval.xml")
+    assert len(train) + len(eval_) >= 60
+    assert not {r.town for r in train} & {r.town for r in eval_}, "evaluation towns must be held out"
+    types = {s.type for r in train + eval_ for s in r.scenarios}
+    assert len(types) >= 25
+    maps = {}
+    for r in eval_[::3] + train[::8]:
+        m = maps.setdefault(r.town, Map.from_file(find_map(r.town), r.town))
+        _, dense = interpolate_trajectory(m, [Location(*k) for k in r.keypoints], 1.0)
+        length = sum(a.location.distance(b.location) for (a, _), (b, _) in zip(dense[:-1], dense[1:]))
+        assert 150.0 <= length <= 620.0, (r.id, length)
+        assert len(r.scenarios) == 1
+        assert trigger_on_route(r.scenarios[0].trigger_point, dense), (r.id, r.scenarios[0].name)
