@@ -1,4 +1,5 @@
-"""`lead sim snapshot`: what the embedded world's sensors see, as PNGs for people to look at."""
+"""`lead sim snapshot`: what the embedded world's sensors see, as PNGs for people to look at;
+`lead scenario preview`: a top-down clip of a route's scenario with the blind route follower."""
 from __future__ import annotations
 
 import argparse
@@ -23,6 +24,43 @@ def register(sub: argparse._SubParsersAction) -> None:
     snap.add_argument("-o", "--out", default="docs", help="output folder (default: %(default)s)")
     snap.set_defaults(func=_snapshot)
     p.set_defaults(func=lambda a: p.print_help() or 2)
+
+    sc = sub.add_parser("scenario", help="scenario tools: preview a route's scenario as a top-down clip",
+                        description="Tools for Leaderboard 2.0 scenarios in the embedded world.")
+    ss = sc.add_subparsers(dest="scenario_command", metavar="SUBCOMMAND")
+    pv = ss.add_parser("preview", help="render a top-down clip of one route's scenario (route follower, no ROS)",
+                       description="Drive ROUTE_ID of ROUTES.xml with the blind route follower in the embedded "
+                       "world and write a top-down clip from a few seconds before the scenario triggers until "
+                       "a few seconds after it ends: ego green, scenario actors red, props orange, traffic grey. "
+                       ".mp4 (H.264) or .gif by the output's suffix.")
+    pv.add_argument("routes", help="Leaderboard 2.0 route file")
+    pv.add_argument("--id", required=True, help="route id")
+    pv.add_argument("-o", "--out", required=True, help="output clip (.mp4 or .gif)")
+    pv.add_argument("--maps", action="append", default=[], metavar="DIR", help="extra folders with .xodr towns")
+    pv.add_argument("--seed", type=int, default=0)
+    pv.add_argument("--target-speed", type=float, default=6.0, help="route follower speed, m/s")
+    pv.add_argument("--max-seconds", type=float, default=40.0, help="clip length limit after the trigger")
+    pv.add_argument("--json", action="store_true", help="print one JSON summary as the last line")
+    pv.set_defaults(func=_preview)
+    sc.set_defaults(func=lambda a: sc.print_help() or 2)
+
+
+def _preview(a: argparse.Namespace) -> int:
+    import sys
+
+    from lead.sim.preview import preview
+
+    try:
+        r = preview(a.routes, a.id, a.out, a.maps, a.seed, a.target_speed, max_s=a.max_seconds)
+    except (KeyError, ValueError, FileNotFoundError) as e:
+        print(f"lead scenario preview: {e.args[0] if e.args else e}", file=sys.stderr)
+        return 2
+    for line in r.events:
+        print(line)
+    print(f"wrote {r.path}: {r.frames} frames, {r.seconds:.1f} s, {r.path.stat().st_size / 1e3:.0f} kB")
+    if a.json:
+        print(json.dumps({"path": str(r.path), "frames": r.frames, "seconds": r.seconds, "events": r.events}))
+    return 0
 
 
 def lidar_bev(points: list, size_m: float = 64.0, px_per_m: int = 8):
