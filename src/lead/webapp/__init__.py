@@ -1,0 +1,1 @@
+"""The infraction dashboard: `lead webapp RESULTS_DIR` (FastAPI + one static page)."""
