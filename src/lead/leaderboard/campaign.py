@@ -140,7 +140,10 @@ class RouteRun:
             lights.append(TrafficLight(int(lid), pose.location, center, stop_lanes))
         signs = []
         for s in self.map.get_stop_signs():
-            for box in s.trigger_volumes:
+            # a CARLA stop actor's trigger volume lies on its approach lane; the boxes the map
+            # also puts on the junction lanes would make each sign two stops in a row
+            approach = [b for b in s.trigger_volumes if not self.map.get_waypoint(b.location).is_junction]
+            for box in approach or s.trigger_volumes:
                 loc = s.transform.location
                 signs.append(StopSign(int(s.id), (loc.x, loc.y, loc.z),
                                       (box.location.x, box.location.y, box.location.z),
