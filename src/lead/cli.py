@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "lead.world.cli",         # world check|show|generate
     "lead.sim.cli",           # scenario preview
     "lead.leaderboard.cli",   # eval, eval merge
+    "lead.recording.cli",     # collect, data info|check|cache
     "lead.expert.cli",        # collect
     "lead.training.cli",      # data cache|info|check, train
     "lead.model.cli",         # model summary

@@ -185,7 +185,8 @@ _add(Graph(
         NodeSpec("controller", _N + "controller", {"timing_dir": "${timing_dir}"}, respawn=True,
                  when="agent==tfv6"),
         # one MCAP bag per route with LEAD's data table (lead collect sets record=DIR, collect=true)
-        NodeSpec("recorder", _N + "recorder", {"out": "${record}", "rig": "${rig}", "collect": "${collect}"},
+        NodeSpec("recorder", _N + "recorder", {"out": "${record}", "rig": "${rig}", "collect": "${collect}",
+                                                   "seed": "${seed}"},
                  when="record"),
         NodeSpec("markers", _N + "markers", {}, respawn=True, when="markers"),
     ),

@@ -35,6 +35,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--num-vehicles", type=int, default=-1, help="background vehicles (-1: world default)")
     p.add_argument("--num-pedestrians", type=int, default=-1)
+    p.add_argument("--checkpoint", default=None,
+                   help="tfv6: trainer checkpoint (.pt), ONNX file or `lead export` folder (default models/tfv6_small)")
+    p.add_argument("--backend", choices=("torch", "onnxruntime", "tensorrt"), default=None,
+                   help="tfv6: inference runtime (default onnxruntime)")
     p.add_argument("--param", "-p", action="append", default=[], metavar="ARG=VALUE",
                    help="any other graph argument (see `lead graphs`)")
     p.add_argument("--domain-id", type=int, default=None, help="ROS_DOMAIN_ID for this run")
@@ -57,6 +61,9 @@ def _graph_args(a: argparse.Namespace) -> dict[str, str]:
             "resume": str(a.resume), "rules": a.rules, "shard": a.shard, "agent": a.agent, "rig": a.rig,
             "seed": str(a.seed), "num_vehicles": str(a.num_vehicles), "num_pedestrians": str(a.num_pedestrians),
             "maps": os.pathsep.join(a.maps)}
+    for k in ("checkpoint", "backend"):  # pass-through graph arguments; unset keeps the graph default
+        if getattr(a, k, None) is not None:
+            args[k] = getattr(a, k)
     args.update(parse_params(a.param))
     return args
 
@@ -70,20 +77,39 @@ def _eval(a: argparse.Namespace) -> int:
         from lead.sim.carla_bridge import require_carla
 
         return require_carla(a.world)
-    from lead.graphs import get_graph
     from lead.leaderboard.results import load_results
+
+    try:
+        code = run_eval_graph(_graph_args(a), a.domain_id)
+    except ValueError as e:
+        print(f"lead eval: {e}", file=sys.stderr)
+        return 2
+    results = load_results(Path(a.out) / "checkpoint_endpoint.json")
+    if results is None:
+        print(f"lead eval: no results were written to {a.out}", file=sys.stderr)
+        return code or 1
+    summary = print_summary(results)
+    if a.json:
+        print(json.dumps(summary))
+    return code
+
+
+def run_eval_graph(args: dict, domain_id: int | None, out=None) -> int:
+    """Run the eval graph with these graph arguments until it ends, restarting it with resume
+    when the world stops answering (up to 3 times); ValueError on bad arguments. `out`: where
+    node output goes (default stdout). Shared by `lead eval` and `lead collect`."""
+    from lead.graphs import get_graph
     from lead.runner import GraphRunner
 
     graph = get_graph("eval")
-    args = _graph_args(a)
+    args = dict(args)
     restarts = 0
     while True:
         try:
             nodes = graph.resolve(args)
         except (KeyError, ValueError) as e:
-            print(f"lead eval: {e.args[0]}", file=sys.stderr)
-            return 2
-        runner = GraphRunner(nodes, domain_id=a.domain_id)
+            raise ValueError(e.args[0]) from None
+        runner = GraphRunner(nodes, domain_id=domain_id, out=out)
         signal.signal(signal.SIGTERM, runner.request_stop)
         signal.signal(signal.SIGINT, runner.request_stop)
         code = runner.run()
@@ -95,13 +121,6 @@ def _eval(a: argparse.Namespace) -> int:
             args["resume"] = "True"
             continue
         break
-    results = load_results(Path(a.out) / "checkpoint_endpoint.json")
-    if results is None:
-        print(f"lead eval: no results were written to {a.out}", file=sys.stderr)
-        return code or 1
-    summary = print_summary(results)
-    if a.json:
-        print(json.dumps(summary))
     return code
 
 

@@ -1,0 +1,69 @@
+"""Recording overhead: the same routes driven twice in one run, sim + agent without the recorder
+(`lead eval` with the collect sensors on) and with it (`lead collect`), on the embedded world.
+
+Prints wall time of each, their ratio (target <= 1.10), and the bags' size per saved frame.
+The last stdout line is one JSON object.
+
+    python bench/collect_bench.py [--rig lead] [--routes FILE --maps DIR --route-ids 0,1,2] [--agent expert]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--routes", default=str(REPO / "tests/recording/data/short_routes.xml"))
+    p.add_argument("--maps", default=str(REPO / "tests/leaderboard/data"))
+    p.add_argument("--route-ids", default="")
+    p.add_argument("--rig", default="lead")
+    p.add_argument("--agent", default="route_follower", choices=("route_follower", "expert"))
+    p.add_argument("--num-vehicles", type=int, default=0)
+    p.add_argument("--num-pedestrians", type=int, default=0)
+    p.add_argument("--domain-id", type=int, default=139)
+    a = p.parse_args()
+    common = ["--routes", a.routes, "--maps", a.maps, "--route-ids", a.route_ids, "--rig", a.rig,
+              "--agent", a.agent, "--num-vehicles", str(a.num_vehicles), "--num-pedestrians",
+              str(a.num_pedestrians), "--domain-id", str(a.domain_id)]
+    with tempfile.TemporaryDirectory(prefix="collect_bench_") as tmp:
+        tmp = Path(tmp)
+        runs = {
+            "without": [sys.executable, "-m", "lead.cli", "eval", *common, "--out", str(tmp / "eval"),
+                        "-p", "collect=true"],
+            "with": [sys.executable, "-m", "lead.cli", "collect", *common, "--out", str(tmp / "collect"), "--json"],
+        }
+        wall = {}
+        for name, cmd in runs.items():
+            t0 = time.perf_counter()
+            res = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+            wall[name] = time.perf_counter() - t0
+            if res.returncode != 0:
+                print(res.stdout[-3000:], res.stderr[-3000:], file=sys.stderr)
+                print(json.dumps({"error": f"{name} recording: exit code {res.returncode}"}))
+                return 1
+            print(f"{name:8s} recording: {wall[name]:7.1f} s wall")
+            if name == "with":
+                summary = json.loads(res.stdout.strip().splitlines()[-1])
+    t = summary["totals"]
+    ratio = wall["with"] / wall["without"]
+    print(f"routes {summary['routes']}, rig {a.rig}, agent {a.agent}: {t['ticks']} ticks, {t['frames']} frames, "
+          f"{t['size_mb']:.1f} MB")
+    print(f"overhead ratio (with / without recording): {ratio:.3f}  (target <= 1.10)")
+    print(f"MB per frame: {t['mb_per_frame']:.3f}")
+    print(json.dumps({"rig": a.rig, "agent": a.agent, "routes": summary["routes"], "ticks": t["ticks"],
+                      "frames": t["frames"], "wall_without_s": round(wall["without"], 2),
+                      "wall_with_s": round(wall["with"], 2), "ratio": round(ratio, 4),
+                      "size_mb": t["size_mb"], "mb_per_frame": t["mb_per_frame"]}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

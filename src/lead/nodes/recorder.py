@@ -1,0 +1,125 @@
+"""Recorder node: every topic of LEAD's data table (lead.io.data_table) -> one MCAP bag per route.
+
+Thin: raw (serialized) subscriptions hand CDR bytes to lead.recording.recorder.RouteRecorder,
+which gates rates, splits routes and writes the bags. The recorder is not part of the
+lock-step set, so it must keep up: raw subscriptions (no deserialisation) and deep queues.
+
+Parameters: out (folder for the bags; required), rig (name or file), collect (the perturbated
+views are recorded too), seed (the run's base seed, for the metadata), dt (s per tick),
+flush_every (wall s between chunk flushes: what a SIGKILL can lose at most).
+SIGINT/SIGTERM: take what is still queued, finish the open bag, exit 0.
+"""
+from __future__ import annotations
+
+import signal
+import sys
+import time
+
+import rclpy
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.signals import SignalHandlerOptions
+
+from lead.io import data_table as DT
+from lead.io import qos
+from lead.io.msgdefs import message_class
+from lead.recording.recorder import RouteRecorder
+
+# deep queues: a slow moment of the recorder must not drop a tick of the lock-step world
+TICK_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=500, reliability=ReliabilityPolicy.RELIABLE,
+                      durability=DurabilityPolicy.VOLATILE)
+LATCHED_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=10, reliability=ReliabilityPolicy.RELIABLE,
+                         durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+
+def saved_ticks_filter(dt_ns: int, every: int):
+    """A DDS content filter that lets through only the saved ticks of a camera topic, so the
+    world does not even send the others (Fast DDS filters on the writer side): the stamps of
+    saved ticks are multiples of dt*every, i.e. a few fixed nanosecond values within each
+    second. None when that period does not divide a second (the recorder then gates alone)."""
+    from rclpy.subscription_content_filter_options import ContentFilterOptions
+
+    period = dt_ns * every
+    if period <= 0 or 1_000_000_000 % period or 1_000_000_000 // period > 20:
+        return None
+    values = range(0, 1_000_000_000, period)
+    return ContentFilterOptions(" OR ".join(f"header.stamp.nanosec = %{i}" for i in range(len(values))),
+                                [str(v) for v in values])
+
+
+class Recorder(Node):
+    def __init__(self) -> None:
+        super().__init__("recorder")
+        p = lambda name, default: self.declare_parameter(name, default).value  # noqa: E731
+        out = str(p("out", ""))
+        if not out:
+            raise ValueError("recorder: parameter 'out' (folder for the bags) is empty")
+        self.rec = RouteRecorder(out, rig=str(p("rig", "lead")), collect=bool(p("collect", True)),
+                                 seed=int(p("seed", 0)), dt=float(p("dt", 0.05)),
+                                 flush_every_s=float(p("flush_every", 1.0)))
+        self.received = 0
+        for topic, type_name in self.rec.types.items():
+            if topic == "/tf_static":
+                profile = qos.TF_STATIC_LISTENER
+            elif topic in DT.LATCHED:
+                profile = LATCHED_QOS
+            else:
+                profile = TICK_QOS
+            cb = (lambda data, t=topic, ty=type_name: self._on(t, ty, data))
+            every = self.rec.every.get(topic, 1)
+            filt = saved_ticks_filter(self.rec.dt_ns, every) if every > 1 else None
+            try:
+                self.create_subscription(message_class(type_name), topic, cb, profile, raw=True,
+                                         content_filter_options=filt)
+            except Exception as e:  # noqa: BLE001 — an RMW without content filters: gate in Python only
+                self.get_logger().warning(f"{topic}: no content filter ({e}); receiving every tick")
+                self.create_subscription(message_class(type_name), topic, cb, profile, raw=True)
+        self.get_logger().info(f"recording {len(self.rec.types)} topics of rig '{self.rec.rig.name}' "
+                               f"(collect={self.rec.collect}) into {out}")
+
+    def _on(self, topic: str, type_name: str, data: bytes) -> None:
+        self.received += 1
+        self.rec.handle(topic, type_name, data)
+
+
+def main(argv: list[str] | None = None) -> int:
+    rclpy.init(args=sys.argv if argv is None else argv, signal_handler_options=SignalHandlerOptions.NO)
+    stop = {"sig": None}
+
+    def on_signal(sig, _frame):
+        stop["sig"] = sig
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    node = None
+    code = 0
+    try:
+        node = Recorder()
+        ex = SingleThreadedExecutor()
+        ex.add_node(node)
+        while stop["sig"] is None and rclpy.ok():
+            ex.spin_once(timeout_sec=0.1)
+        # drain: take what is queued (the last route's final status among it) before closing
+        end, seen, quiet_since = time.monotonic() + 2.0, -1, time.monotonic()
+        while rclpy.ok() and time.monotonic() < end:
+            ex.spin_once(timeout_sec=0.02)
+            if node.received != seen:
+                seen, quiet_since = node.received, time.monotonic()
+            elif time.monotonic() - quiet_since > 0.3:
+                break
+    except Exception:  # noqa: BLE001 — say why, exit non-zero for the runner
+        import logging
+
+        logging.getLogger("lead").exception("recorder crashed")
+        code = 1
+    finally:
+        if node is not None:
+            node.rec.close("interrupted")
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

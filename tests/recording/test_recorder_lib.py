@@ -1,0 +1,120 @@
+"""RouteRecorder without ROS: real CDR messages in (as raw subscriptions deliver them), real
+MCAP bags out. Rates, route splitting, re-sent ticks, the world's extra tick after a route's
+end, headerless messages that lag behind /clock, result metadata, SIGKILL-style truncation."""
+from __future__ import annotations
+
+import json
+
+from rclpy.serialization import serialize_message
+
+from lead.io import data_table as DT
+from lead.io.bag import BagReader
+from lead.io.msgdefs import type_name_of
+from lead.io.stamps import make_header, time_msg
+from lead.recording.dataset import bag_info, check_bag
+from lead.recording.recorder import RouteRecorder
+
+DT_NS = 50_000_000
+CAM = "/carla/ego_vehicle/rgb_front/image"
+
+
+def _cdr(msg):
+    return type_name_of(msg), serialize_message(msg)
+
+
+def _route(route_id: str, index: int):
+    from lead_msgs.msg import Route, ScenarioInfo
+
+    return Route(header=make_header(0), route_id=route_id, town="StraightRoad", route_index=index, num_routes=2,
+                 length_m=30.0, scenarios=[ScenarioInfo(name="S1", type="ParkedObstacle")])
+
+
+def _tick(rec: RouteRecorder, k: int, route_id: str, lagging_speed: bool = False) -> None:
+    """The messages of tick k (stamp k*dt) in the world's order, as the recorder gets them."""
+    from lead_msgs.msg import RouteStatus
+    from nav_msgs.msg import Odometry
+    from rosgraph_msgs.msg import Clock
+    from sensor_msgs.msg import Image
+    from std_msgs.msg import Float32
+
+    t = k * DT_NS
+    odom = Odometry(header=make_header(t, "map"))
+    odom.pose.pose.position.x = 0.5 * k  # 10 m/s
+    msgs = [("/clock", Clock(clock=time_msg(t))), ("/carla/ego_vehicle/odometry", odom),
+            (CAM, Image(header=make_header(t, "cam"), height=1, width=1, encoding="bgra8", step=4, data=[k % 256] * 4))]
+    if not lagging_speed:
+        msgs.append(("/carla/ego_vehicle/speedometer", Float32(data=float(k))))
+    msgs.append(("/lead/leaderboard/status", RouteStatus(header=make_header(t), route_id=route_id, state=2,
+                                                         driving_score=100.0, route_completion=k / 2)))
+    for topic, m in msgs:
+        rec.handle(topic, *_cdr(m))
+
+
+def test_rates_routes_resends_and_result(tmp_path):
+    from lead_msgs.msg import Infraction, RouteStatus
+    from std_msgs.msg import Float32
+
+    rec = RouteRecorder(tmp_path, rig="minimal", collect=True, seed=7)
+    rec.handle(DT.ROUTE_TOPIC, *_cdr(_route("RouteScenario_0_rep1", 0)))
+    for k in range(1, 41):
+        _tick(rec, k, "RouteScenario_0_rep1")
+        if k == 20:  # the world re-sends tick 20 (an answer was late): nothing is recorded twice
+            _tick(rec, k, "RouteScenario_0_rep1")
+    rec.handle("/lead/leaderboard/event", *_cdr(Infraction(header=make_header(40 * DT_NS), event_type="COLLISION_STATIC")))
+    _tick(rec, 41, "RouteScenario_0_rep1")  # the world steps once more before the final status arrives
+    rec.handle("/lead/leaderboard/status", *_cdr(RouteStatus(header=make_header(40 * DT_NS), route_id="RouteScenario_0_rep1",
+                                                             state=3, status="Completed", driving_score=80.0,
+                                                             route_completion=100.0, infraction_penalty=0.8,
+                                                             num_infractions=1)))
+    # second route: time starts again; the speedometer lags one tick behind /clock
+    rec.handle(DT.ROUTE_TOPIC, *_cdr(_route("RouteScenario_1_rep0", 1)))
+    for k in range(1, 11):
+        _tick(rec, k, "RouteScenario_1_rep0", lagging_speed=True)
+        if k > 1:
+            rec.handle("/carla/ego_vehicle/speedometer", *_cdr(Float32(data=float(k - 1))))
+    rec.close()
+
+    a = BagReader(tmp_path / "RouteScenario_0_rep1.mcap")
+    s = a.summary()
+    assert not s.truncated
+    counts = {t: i.count for t, i in s.topics.items()}
+    assert counts["/clock"] == counts["/carla/ego_vehicle/odometry"] == counts["/carla/ego_vehicle/speedometer"] == 40
+    assert counts[CAM] == 8  # ticks 5, 10, ..., 40
+    assert counts["/lead/leaderboard/status"] == 41  # every tick + the final status
+    cam_ticks = [m.log_time_ns // DT_NS for m in a.messages([CAM], raw=True)]
+    assert cam_ticks == list(range(5, 41, 5))
+    assert max(m.log_time_ns for m in a.messages(raw=True)) == 40 * DT_NS  # tick 41 was dropped whole
+    meta = a.metadata()[DT.METADATA_NAME]
+    assert meta["status"] == "Completed" and meta["end_reason"] == "finished" and meta["seed"] == "8"
+    assert meta["rig"] == "minimal" and len(meta["rig_sha256"]) == 64 and meta["scenarios"] == "ParkedObstacle"
+    assert json.loads(meta["infractions"]) == {"COLLISION_STATIC": 1} and meta["num_infractions"] == "1"
+    assert abs(float(meta["distance_m"]) - 19.5) < 1e-6 and meta["frames"] == "8" and meta["ticks"] == "40"
+
+    b = BagReader(tmp_path / "RouteScenario_1_rep0.mcap")
+    speed = [(m.log_time_ns // DT_NS, m.msg.data) for m in b.messages(["/carla/ego_vehicle/speedometer"])]
+    assert speed == [(k, float(k)) for k in range(1, 10)]  # lagging messages keep their own tick
+    assert b.metadata()[DT.METADATA_NAME]["status"] == "Unfinished"
+    info = bag_info(tmp_path / "RouteScenario_1_rep0.mcap")
+    assert info.frames == 2 and info.ticks == 10
+
+
+def test_truncated_bag_keeps_its_flushed_prefix(tmp_path):
+    rec = RouteRecorder(tmp_path, rig="minimal", flush_every_s=0.0)  # flush on every write
+    rec.handle(DT.ROUTE_TOPIC, *_cdr(_route("RouteScenario_0_rep0", 0)))
+    for k in range(1, 31):
+        _tick(rec, k, "RouteScenario_0_rep0")
+    path = tmp_path / "RouteScenario_0_rep0.mcap"
+    # what a SIGKILL leaves: the file as it is on disk, cut inside the last chunk
+    data = path.read_bytes()
+    cut = tmp_path / "cut.mcap"
+    cut.write_bytes(data[:-7])
+    r = BagReader(cut)
+    assert r.truncated
+    clocks = [m.log_time_ns // DT_NS for m in r.messages(["/clock"])]
+    assert clocks == list(range(1, len(clocks) + 1)) and len(clocks) >= 25
+    c = check_bag(cut)
+    assert c.status == "truncated" and c.messages > 100 and c.last_stamp_ns >= 25 * DT_NS
+    (tmp_path / "junk.mcap").write_bytes(b"not an mcap file at all")
+    assert check_bag(tmp_path / "junk.mcap").status == "corrupt"
+    rec.close()
+    assert check_bag(path).status == "ok"
