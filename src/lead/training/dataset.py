@@ -1,0 +1,155 @@
+"""torch Dataset over a dataset cache (lead.training.cache): model inputs + loss targets.
+
+- train/val split by route: a route goes to val when crc32(route id) % 100 < 100 x val_fraction
+  (stable across machines and runs); with a single route both splits are that route;
+- augmentation (train only): LEAD's perturbated view with probability `perturb_p` (0.5) when the
+  shard has one; colour jitter (brightness, contrast, saturation) with probability `color_p` (0.2);
+  random draws come from (seed, epoch, index), so a run and its resume see the same samples;
+- shards are memory-mapped lazily in each worker.
+"""
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from lead.model.config import ModelConfig
+from lead.model.targets import center_net_targets
+from lead.model.tfv6 import input_shapes
+from lead.training.cache import load_index
+
+
+def split_routes(routes: list[str], val_fraction: float) -> tuple[set[str], set[str]]:
+    val = {r for r in routes if zlib.crc32(r.encode()) % 100 < 100 * val_fraction}
+    train = set(routes) - val
+    if not train or not val:
+        return set(routes), set(routes)
+    return train, val
+
+
+class CacheDataset(torch.utils.data.Dataset):
+    def __init__(self, cache: str | Path, cfg: ModelConfig, split: str = "all", val_fraction: float = 0.2,
+                 augment: bool = False, perturb_p: float = 0.5, color_p: float = 0.2, seed: int = 0,
+                 limit: int | None = None) -> None:
+        self.root = Path(cache)
+        self.index = load_index(self.root)
+        self.cfg = cfg
+        self.data_hash = self.index["hash"]
+        shards = self.index["shards"]
+        train, val = split_routes(sorted({s["route_id"] for s in shards}), val_fraction)
+        keep = {"all": set(s["route_id"] for s in shards), "train": train, "val": val}[split]
+        self.shards = [s for s in shards if s["route_id"] in keep]
+        self.items = [(i, j) for i, s in enumerate(self.shards) for j in range(s["frames"])]
+        if limit is not None:
+            self.items = self.items[:limit]
+        self.augment, self.perturb_p, self.color_p, self.seed = augment, perturb_p, color_p, seed
+        self.epoch = 0
+        self._mm: dict[tuple[int, str], np.ndarray] = {}
+        self.input_names = list(input_shapes(cfg))
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def _field(self, shard: int, name: str) -> np.ndarray | None:
+        key = (shard, name)
+        if key not in self._mm:
+            p = self.root / self.shards[shard]["dir"] / f"{name}.npy"
+            self._mm[key] = np.load(p, mmap_mode="r") if p.is_file() else None
+        return self._mm[key]
+
+    def raw(self, idx: int, perturbed: bool = False) -> dict[str, np.ndarray]:
+        """The cached fields of one sample (view fields of the perturbated view if asked)."""
+        s, j = self.items[idx]
+        d = self.root / self.shards[s]["dir"]
+        out = {}
+        for p in sorted(d.glob("*.npy")):
+            name = p.stem
+            if name.startswith("perturbed."):
+                continue
+            src = f"perturbed.{name}" if perturbed and (d / f"perturbed.{name}.npy").is_file() else name
+            out[name] = np.array(self._field(s, src)[j])
+        return out
+
+    def inputs(self, idx: int, perturbed: bool = False) -> dict[str, np.ndarray]:
+        """The model inputs exactly as lead.model.inputs.build_inputs made them (float32)."""
+        r = self.raw(idx, perturbed)
+        return self._inputs(r)
+
+    def _inputs(self, r: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        cfg = self.cfg
+        x: dict[str, np.ndarray] = {"rgb": r["rgb"].astype(np.float32)}
+        if "rasterized_lidar" in self.input_names:
+            x["rasterized_lidar"] = r["rasterized_lidar"].astype(np.float32) / float(cfg.lidar.hist_max_per_pixel)
+        if "radar" in self.input_names:
+            x["radar"] = r["radar"].astype(np.float32)
+        if "speed" in self.input_names:
+            x["speed"] = np.asarray(r["speed"], np.float32).reshape(())
+        if "command" in self.input_names:
+            x["command"] = r["command_onehot"].astype(np.float32)
+            for k in ("target_point", "target_point_previous", "target_point_next"):
+                x[k] = r[k].astype(np.float32)
+        return x
+
+    def _color(self, rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        b = rng.uniform(0.8, 1.2)
+        c = rng.uniform(0.8, 1.2)
+        s = rng.uniform(0.8, 1.2)
+        gray = rgb.mean(axis=0, keepdims=True)
+        out = gray + (rgb - gray) * s
+        out = (out - out.mean()) * c + out.mean()
+        return np.clip(out * b, 0.0, 255.0).astype(np.float32)
+
+    def __getitem__(self, idx: int) -> dict[str, torch.Tensor]:
+        cfg = self.cfg
+        s, _ = self.items[idx]
+        rng = np.random.default_rng([self.seed, self.epoch, idx])
+        perturbed = bool(self.augment and self.shards[s].get("perturbed") and rng.random() < self.perturb_p)
+        r = self.raw(idx, perturbed)
+        x = self._inputs(r)
+        if self.augment and rng.random() < self.color_p:
+            x["rgb"] = self._color(x["rgb"], rng)
+        t: dict[str, Any] = {
+            "future_waypoints": r["future_waypoints"].astype(np.float32),
+            "route": r["route"].astype(np.float32),
+            "target_speed": np.float32(r["target_speed"]),
+            "brake": np.bool_(r["brake"]),
+            "target_speed_class": np.int64(r["target_speed_class"]),
+        }
+        if "semantic" in r:
+            t["semantic"] = r["semantic"].astype(np.int64)
+            t["depth"] = r["depth"].astype(np.float32)
+        if "bev_semantic" in r:
+            t["bev_semantic"] = r["bev_semantic"].astype(np.int64)
+        n = int(r["num_boxes"])
+        boxes = r["boxes"][:n]
+        t.update(center_net_targets(boxes, cfg))
+        t["center_net_avg_factor"] = np.float32(max(n, 1))
+        padded = np.zeros((cfg.boxes.max_boxes, 9), np.float32)
+        padded[:n] = boxes
+        t["boxes"], t["num_boxes"] = padded, np.int64(n)
+        # radar detection targets: the nearest boxes, x, y, speed, valid
+        q = cfg.radar.queries
+        rd = np.zeros((q, 4), np.float32)
+        m = min(n, q)
+        rd[:m, :2], rd[:m, 2], rd[:m, 3] = boxes[:m, :2], boxes[:m, 5], 1.0
+        t["radar_detections"] = rd
+        out = {k: torch.as_tensor(_contiguous(v)) for k, v in x.items()}
+        out.update({k: torch.as_tensor(_contiguous(v)) for k, v in t.items()})
+        out["index"] = torch.tensor(idx)
+        out["perturbed"] = torch.tensor(perturbed)
+        return out
+
+
+def _contiguous(v) -> np.ndarray:
+    """np.ascontiguousarray turns 0-d into 1-d; keep scalars scalars."""
+    return np.ascontiguousarray(v) if np.ndim(v) else np.asarray(v)
+
+
+def split_batch(batch: dict[str, torch.Tensor], input_names: list[str]) -> tuple[dict, dict]:
+    return ({k: batch[k] for k in input_names}, {k: v for k, v in batch.items() if k not in input_names})
