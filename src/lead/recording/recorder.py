@@ -223,6 +223,12 @@ class RouteRecorder:
         meta = {"route_id": msg.route_id, "town": msg.town, "route_index": str(msg.route_index),
                 "num_routes": str(msg.num_routes), "route_length_m": f"{msg.length_m:.1f}",
                 "repetition": str(rep), "seed": str(self.seed + rep), "scenarios": ",".join(scenarios)}
+        if self.collect and self.rig.perturbation is not None:
+            # the world draws the route's perturbated views from the same seed (route manager: seed + rep)
+            from lead.sim.rig import route_perturbation
+
+            shift, yaw = route_perturbation(self.rig, self.seed + rep)
+            meta.update(perturbation_shift_m=repr(shift), perturbation_yaw_deg=repr(yaw))
         b = self._open(_safe_name(msg.route_id) or f"route{msg.route_index}", meta)
         self._write(b, DT.ROUTE_TOPIC, type_name, data, 0)
 

@@ -206,6 +206,16 @@ def sample_perturbation(p: Perturbation, rng) -> tuple[float, float]:
     return float(shift), float(yaw)
 
 
+def route_perturbation(rig: Rig, seed: int) -> tuple[float, float]:
+    """The perturbation the world uses for a route loaded with `seed` in collect mode ((0, 0)
+    for a rig without one); the recorder writes it into the bag's metadata from the same call."""
+    import numpy as np
+
+    if rig.perturbation is None:
+        return 0.0, 0.0
+    return sample_perturbation(rig.perturbation, np.random.default_rng(np.random.SeedSequence([int(seed), 0x9E7])))
+
+
 def perturbed_sensors(rig: Rig, shift_m: float, yaw_deg: float) -> list[SensorSpec]:
     """Copies of the rig's perturbation sensors, moved as LEAD's perturbated_sensor_cfg does:
     the mount rotated about z by yaw_deg, then shifted sideways by shift_m (ego y axis)."""

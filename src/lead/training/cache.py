@@ -118,6 +118,11 @@ def build_shard(bag: Path, out_dir: Path, cfg: ModelConfig, rig_name: str = "lea
     meta = reader.metadata().get(METADATA_NAME, {})
     rig = load_rig(meta.get("rig", rig_name))
     role = rig.role_name
+    # perturbated views are only usable when the bag says how they were shifted
+    has_perturbation = "perturbation_shift_m" in meta and "perturbation_yaw_deg" in meta
+    if not has_perturbation:
+        log.warning("%s: metadata '%s' has no perturbation_shift_m/perturbation_yaw_deg: perturbated views "
+                    "are not cached", bag, METADATA_NAME)
     try:
         perturbation = (float(meta.get("perturbation_shift_m", 0.0)), float(meta.get("perturbation_yaw_deg", 0.0)))
     except ValueError:
@@ -170,7 +175,7 @@ def build_shard(bag: Path, out_dir: Path, cfg: ModelConfig, rig_name: str = "lea
         except InputError as e:
             log.warning("%s: frame at %.2f s skipped: %s", bag, stamp / 1e9, e)
             continue
-        pframe = asm.frame(tick, perturbed=True, perturbation=perturbation)
+        pframe = asm.frame(tick, perturbed=True, perturbation=perturbation) if has_perturbation else None
         if pframe is not None and all(s in pframe.cameras for s in [c.id for c in rig.by_type("sensor.camera.rgb")][:n_cams]):
             try:
                 views.append(("perturbed.", build_inputs(pframe, cfg, rig), pframe))

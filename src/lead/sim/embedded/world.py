@@ -26,7 +26,7 @@ from lead.sim.embedded.dynamics import DynamicsParams, VehicleDynamics
 from lead.sim.embedded.traffic import ActorState, Traffic, overlapping_pairs
 from lead.sim.embedded.traffic.lights import LightState
 from lead.sim.embedded.vehicles import EGO_BLUEPRINT, vehicle
-from lead.sim.rig import Rig, SensorSpec, load_rig, perturbed_sensors, sample_perturbation
+from lead.sim.rig import Rig, SensorSpec, load_rig, perturbed_sensors, route_perturbation
 from lead.world.gps import location_to_gps
 
 log = logging.getLogger("lead.sim")
@@ -130,8 +130,7 @@ class EmbeddedWorld:
         self.weather = dict(weather or {})
         self.perturbation = (0.0, 0.0)
         if self.config.collect and self.rig.perturbation is not None:
-            rng = np.random.default_rng(np.random.SeedSequence([self._seed, 0x9E7]))
-            self.perturbation = sample_perturbation(self.rig.perturbation, rng)
+            self.perturbation = route_perturbation(self.rig, self._seed)
         nv = self.config.num_vehicles if num_vehicles is None or num_vehicles < 0 else num_vehicles
         npd = self.config.num_pedestrians if num_pedestrians is None or num_pedestrians < 0 else num_pedestrians
         self.traffic = Traffic(self.map, seed=self._seed, num_vehicles=nv, num_pedestrians=npd, first_id=1000)
