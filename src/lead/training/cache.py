@@ -76,21 +76,27 @@ def data_hash(shard_hashes: list[str]) -> str:
 
 # ----------------------------------------------------------------------------- one bag
 
+REORDER_NS = 2_000_000_000   # a message may reach the recorder up to this much sim time after its tick's first
+
+
 def _ticks(reader):
-    """(latched messages seen so far, one tick's {topic: msg}) in bag order; latched topics
-    (route, world info) are delivered in the first element as they appear."""
-    cur, tick = None, {}
+    """(latched messages seen so far, one tick's {topic: msg}) in stamp order; latched topics
+    (route, world info) are delivered in the first element as they appear. The recorder
+    writes in arrival order, so a slow topic's message of tick t can follow messages of
+    t+1: ticks are gathered by log time and handed out once the bag is REORDER_NS past them."""
+    pending: dict[int, dict] = {}
+    latest = -1
     for m in reader.messages():
         if m.topic in (ROUTE_TOPIC, "/carla/world_info", "/tf_static"):
             yield m.topic, m.msg
             continue
-        if cur is not None and m.log_time_ns != cur and tick:
-            yield None, tick
-            tick = {}
-        cur = m.log_time_ns
-        tick[m.topic] = m.msg
-    if tick:
-        yield None, tick
+        pending.setdefault(m.log_time_ns, {})[m.topic] = m.msg
+        if m.log_time_ns > latest:
+            latest = m.log_time_ns
+            for t in sorted(k for k in pending if k < latest - REORDER_NS):
+                yield None, pending.pop(t)
+    for t in sorted(pending):
+        yield None, pending.pop(t)
 
 
 def _pose_of(msg) -> tuple[float, float, float]:
