@@ -193,7 +193,7 @@ class RouteManager(Node):
         self._call("spawn_ego", spawn)
         failure = self._drive(run)
         record = run.finish(self.campaign, failure)
-        self._publish_status(run, self._last_stamp, state=3, status=record.status)
+        self._publish_status(run, self._last_stamp, state=3, status=record.status, record=record)
         self.get_logger().info(f"{job.record_id}: {record.status}; DS {record.scores['score_composed']:.2f} "
                                f"RC {record.scores['score_route']:.2f} IS {record.scores['score_penalty']:.3f}")
         try:
@@ -327,10 +327,11 @@ class RouteManager(Node):
             other_actor_id=int(ev.other_actor_id or 0), other_actor_type=ev.other_actor_type or "",
             percentage=float(ev.percentage or 0.0), game_time=float(ev.time or 0.0)))
 
-    def _publish_status(self, run: RouteRun, stamp: int, state: int, status: str = "") -> None:
+    def _publish_status(self, run: RouteRun, stamp: int, state: int, status: str = "", record=None) -> None:
         from lead_msgs.msg import RouteStatus
 
-        rec = run.evaluator.current_record() if state == 2 else None
+        # running: the scores so far; finished: the route's final record
+        rec = record if record is not None else run.evaluator.current_record() if state == 2 else None
         scores = rec.scores if rec else {}
         self.pub_status.publish(RouteStatus(
             header=make_header(stamp), route_id=run.job.record_id, route_index=run.job.index,

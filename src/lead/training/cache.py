@@ -251,7 +251,15 @@ def build_shard(bag: Path, out_dir: Path, cfg: ModelConfig, rig_name: str = "lea
     if not samples:
         raise CacheError(f"{bag}: no complete frame (needs camera images, labels on {LABELS_TOPIC}, "
                          f"/carla/objects and {n_wp * SAVE_EVERY / TICK_HZ:g} s of future odometry)")
-    # keep the fields every sample has (a view missing somewhere is dropped for the shard)
+    # a nominal-view label missing in a few frames (an image the recorder lost) drops those
+    # frames; a field missing in most frames (a view not recorded) is dropped for the shard
+    nominal = {k for s in samples for k in s if not k.startswith("perturbed.")}
+    complete = [s for s in samples if nominal <= s.keys()]
+    if len(complete) >= 0.9 * len(samples):
+        if len(complete) < len(samples):
+            log.warning("%s: %d of %d frames miss a label (%s): dropped", bag, len(samples) - len(complete),
+                        len(samples), ", ".join(sorted(nominal - min((s.keys() for s in samples), key=len))))
+        samples = complete
     keys = [k for k in samples[0] if all(k in s for s in samples)]
     tmp = out_dir.with_name(out_dir.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)

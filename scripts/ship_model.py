@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""Copy a trained TFv6 run into a model folder for git: the last posttrain checkpoint with
+its weights stored as float16 (half the bytes; loading casts them back to float32), the
+config, the data hash, the validation metrics of both stages and the training curves.
+
+usage: ship_model.py PRETRAIN_RUN POSTTRAIN_RUN OUT_DIR
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+
+def main(pre: Path, post: Path, out: Path) -> int:
+    import torch
+
+    ckpts = sorted(post.glob("model_*.pth"))
+    if not ckpts:
+        print(f"ship_model: no model_*.pth in {post}", file=sys.stderr)
+        return 2
+    ck = torch.load(ckpts[-1], map_location="cpu", weights_only=False)
+    ck["model"] = {k: (v.half() if v.is_floating_point() else v) for k, v in ck["model"].items()}
+    ck.setdefault("meta", {})["stored_dtype"] = "float16"
+    ck["meta"]["source"] = str(ckpts[-1])
+    out.mkdir(parents=True, exist_ok=True)
+    torch.save(ck, out / "model.pt")
+    shutil.copy(post / "config.yaml", out / "config.yaml")
+    shutil.copy(post / "curves.png", out / "curves.png")
+    pre_m, post_m = (json.loads((d / "metrics.json").read_text()) for d in (pre, post))
+    (out / "metrics.json").write_text(json.dumps({"pretrain": pre_m, "posttrain": post_m}, indent=1))
+    (out / "data_hash.txt").write_text(post_m["data_hash"] + "\n")
+    size = (out / "model.pt").stat().st_size / 1e6
+    print(f"shipped {ckpts[-1]} -> {out}/model.pt ({size:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 4:
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+    sys.exit(main(*(Path(a) for a in sys.argv[1:])))
