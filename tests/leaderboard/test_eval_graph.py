@@ -89,3 +89,28 @@ def test_killed_agent_is_a_crashed_route_and_resume_finishes(tmp_path, ros_domai
     assert ck["_checkpoint"]["progress"] == [2, 2]
     assert recs["RouteScenario_0_rep0"]["status"] == "Failed - Agent crashed"
     assert recs["RouteScenario_1_rep0"]["status"] == "Perfect"
+
+
+def test_parked_car_on_the_lane_is_a_collision_priced_by_the_formula(tmp_path, ros_domain):
+    """The blind follower drives into a ParkedObstacle scenario's car: a vehicle collision
+    naming the scenario actor, and DS = RC x 0.60 per vehicle collision (x 0.65 per static one)."""
+    cmd = [sys.executable, "-m", "lead.cli", "eval", "--routes", str(DATA / "parked_routes.xml"), "--maps", str(DATA),
+           "--rig", "minimal", "--num-vehicles", "0", "--num-pedestrians", "0", "--out", str(tmp_path),
+           "--domain-id", str(ros_domain), "-p", "tick_timeout=30", "--json"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout[-3000:]
+    rec = json.loads((tmp_path / "checkpoint_endpoint.json").read_text())["_checkpoint"]["records"][0]
+    inf = rec["infractions"]
+    assert inf["collisions_vehicle"] or inf["collisions_layout"], inf
+    # the message is upstream's ("... type=vehicle.x and id=N ..."); infractions.json names the scenario
+    entries = json.loads((tmp_path / rec["route_id"] / "infractions.json").read_text())["infractions"]
+    hits = [e for e in entries if e["infraction"] == "CollisionTest"]
+    assert hits and all("ParkedObstacle_1" in e["active_scenarios"] for e in hits), entries
+    assert all(f"id={e['other_actor']['id']}" in e["message"] for e in hits)
+    penalty = 0.6 ** len(inf["collisions_vehicle"]) * 0.65 ** len(inf["collisions_layout"])
+    other = {k: v for k, v in inf.items() if v and k not in ("collisions_vehicle", "collisions_layout")}
+    assert not other, other
+    s = rec["scores"]
+    assert s["score_route"] == pytest.approx(100.0, abs=0.5)
+    assert s["score_penalty"] == pytest.approx(penalty, abs=1e-4)
+    assert s["score_composed"] == pytest.approx(s["score_route"] * penalty, abs=1e-2)

@@ -122,6 +122,7 @@ class RouteRun:
     metric: dict[int, dict] = field(init=False, default_factory=dict)
     started_wall: float = field(init=False, default_factory=time.time)
     distance: float = field(init=False, default=0.0)
+    scenario_times: dict[str, tuple] = field(init=False, default_factory=dict)  # name -> (start s, end s | None)
 
     def __post_init__(self) -> None:
         from lead.world.lane_types import LaneType
@@ -167,13 +168,28 @@ class RouteRun:
         self.metric[tick.frame] = metric_frame(acceleration, angular_velocity, p.location, (p.roll, p.pitch, p.yaw))
         return res
 
+    def note_scenario(self, name: str, started: bool, game_time: float) -> None:
+        """A scenario of this route started or ended at game_time (s): for infractions.json."""
+        if started:
+            self.scenario_times[name] = (game_time, None)
+        elif name in self.scenario_times:
+            self.scenario_times[name] = (self.scenario_times[name][0], game_time)
+
     def finish(self, campaign: Campaign, failure_message: str = "", fps: float = 20.0) -> RouteRecord:
         record = self.evaluator.finish(time.time() - self.started_wall, failure_message)
         self.events.extend(self.evaluator.take_new_events())
         d = campaign.route_dir(self.job)
         entries = []
         for i, ev in enumerate(self.events):
-            entries.append(infraction_entry(ev, int(round((ev.time or 0.0) * fps)), self.distance))
+            entry = infraction_entry(ev, int(round((ev.time or 0.0) * fps)), self.distance)
+            # lead's addition: which scenarios were running, and the other actor, so an
+            # infraction can be traced to a scenario's actor (the message is upstream's)
+            t = ev.time or 0.0
+            entry["active_scenarios"] = [n for n, (t0, t1) in self.scenario_times.items()
+                                         if t0 <= t + 1e-6 and (t1 is None or t <= t1 + 1e-6)]
+            if ev.other_actor_id:
+                entry["other_actor"] = {"id": int(ev.other_actor_id), "type": ev.other_actor_type or ""}
+            entries.append(entry)
         write_infractions_json(d / "infractions.json", entries, fps)
         write_metric_info(d / "metric_info.json", self.metric)
         campaign.finish(self.job, record)

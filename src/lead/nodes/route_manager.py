@@ -267,7 +267,9 @@ class RouteManager(Node):
                 if vid:
                     self.emergency_ids.add(vid)
                 ev.start_scenario(m.scenario, has_timeout=m.has_timeout, emergency_vehicle_id=vid)
+                run.note_scenario(m.scenario, True, header_stamp_ns(m) / 1e9)
             elif m.kind == "ended":
+                run.note_scenario(m.scenario, False, header_stamp_ns(m) / 1e9)
                 try:
                     ev.end_scenario(m.scenario, timed_out=m.timed_out)
                 except ValueError:  # the route ended it first
