@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Copy a trained TFv6 run into a model folder for git: the last posttrain checkpoint with
+"""Copy a trained TFv6 run into a model folder for git: the posttrain checkpoint of the epoch
+with the lowest validation waypoint L2 at 2 s (early stopping on the held-out route), with
 its weights stored as float16 (half the bytes; loading casts them back to float32), the
 config, the data hash, the validation metrics of both stages and the training curves.
 
@@ -16,20 +17,25 @@ from pathlib import Path
 def main(pre: Path, post: Path, out: Path) -> int:
     import torch
 
-    ckpts = sorted(post.glob("model_*.pth"))
-    if not ckpts:
-        print(f"ship_model: no model_*.pth in {post}", file=sys.stderr)
+    post_m = json.loads((post / "metrics.json").read_text())
+    best = min(post_m["epochs"], key=lambda e: e.get("waypoint_l2_2s", float("inf")))
+    chosen = post / f"model_{best['epoch'] + 1:04d}.pth"   # model_EEEE.pth is written after epoch EEEE-1
+    if not chosen.exists():
+        print(f"ship_model: {chosen} is missing", file=sys.stderr)
         return 2
-    ck = torch.load(ckpts[-1], map_location="cpu", weights_only=False)
+    ckpts = [chosen]
+    ck = torch.load(chosen, map_location="cpu", weights_only=False)
     ck["model"] = {k: (v.half() if v.is_floating_point() else v) for k, v in ck["model"].items()}
     ck.setdefault("meta", {})["stored_dtype"] = "float16"
     ck["meta"]["source"] = str(ckpts[-1])
+    ck["meta"]["selected_epoch"] = best["epoch"]
     out.mkdir(parents=True, exist_ok=True)
     torch.save(ck, out / "model.pt")
     shutil.copy(post / "config.yaml", out / "config.yaml")
     shutil.copy(post / "curves.png", out / "curves.png")
-    pre_m, post_m = (json.loads((d / "metrics.json").read_text()) for d in (pre, post))
-    (out / "metrics.json").write_text(json.dumps({"pretrain": pre_m, "posttrain": post_m}, indent=1))
+    pre_m = json.loads((pre / "metrics.json").read_text())
+    (out / "metrics.json").write_text(json.dumps({"selected": {"checkpoint": chosen.name, **best},
+                                                  "pretrain": pre_m, "posttrain": post_m}, indent=1))
     (out / "data_hash.txt").write_text(post_m["data_hash"] + "\n")
     size = (out / "model.pt").stat().st_size / 1e6
     print(f"shipped {ckpts[-1]} -> {out}/model.pt ({size:.1f} MB)")
