@@ -31,6 +31,7 @@ def _route(route_id: str, index: int):
 
 def _tick(rec: RouteRecorder, k: int, route_id: str, lagging_speed: bool = False) -> None:
     """The messages of tick k (stamp k*dt) in the world's order, as the recorder gets them."""
+    from carla_msgs.msg import CarlaTrafficLightStatusList
     from lead_msgs.msg import RouteStatus
     from nav_msgs.msg import Odometry
     from rosgraph_msgs.msg import Clock
@@ -44,6 +45,8 @@ def _tick(rec: RouteRecorder, k: int, route_id: str, lagging_speed: bool = False
             (CAM, Image(header=make_header(t, "cam"), height=1, width=1, encoding="bgra8", step=4, data=[k % 256] * 4))]
     if not lagging_speed:
         msgs.append(("/carla/ego_vehicle/speedometer", Float32(data=float(k))))
+    # headerless and the same every tick (a town without traffic lights): only its order says its tick
+    msgs.append(("/carla/traffic_lights/status", CarlaTrafficLightStatusList()))
     msgs.append(("/lead/leaderboard/status", RouteStatus(header=make_header(t), route_id=route_id, state=2,
                                                          driving_score=100.0, route_completion=k / 2)))
     for topic, m in msgs:
@@ -79,6 +82,8 @@ def test_rates_routes_resends_and_result(tmp_path):
     assert not s.truncated
     counts = {t: i.count for t, i in s.topics.items()}
     assert counts["/clock"] == counts["/carla/ego_vehicle/odometry"] == counts["/carla/ego_vehicle/speedometer"] == 40
+    # a constant headerless message: the re-sent copy of tick 20 is dropped, the ticks after it are not
+    assert counts["/carla/traffic_lights/status"] == 40
     assert counts[CAM] == 8  # ticks 5, 10, ..., 40
     assert counts["/lead/leaderboard/status"] == 41  # every tick + the final status
     cam_ticks = [m.log_time_ns // DT_NS for m in a.messages([CAM], raw=True)]

@@ -12,9 +12,11 @@ def _profile(depth: int, latched: bool = False) -> QoSProfile:
     )
 
 
-# sensors, control, plans: the bridge's `qos_profile=10` (reliable, volatile, keep last 10);
-# reliable because the lock-step world waits for every message of a tick
-SENSOR = _profile(10)
+# sensors, control, plans: reliable, volatile like the bridge's `qos_profile=10` (depth is not
+# part of QoS matching); reliable because the lock-step world waits for every message of a tick.
+# Keep last 60 (3 s at 20 Hz), not 10: a reader outside the lock-step (the recorder) can then
+# lag under CPU load without the writer overwriting messages it has not delivered.
+SENSOR = _profile(60)
 # published once and needed by late joiners (/carla/world_info, vehicle_info, /lead/route)
 LATCHED = _profile(1, latched=True)
 # tf2_ros: DynamicBroadcasterQoS / DynamicListenerQoS are depth 100 reliable volatile,

@@ -363,12 +363,22 @@ class WorldNode(Node):
         for pub, msg in out:
             pub.publish(msg)
         self._last_out = out
+        self._last_counts = {id(pub): pub.get_subscription_count() for pub, _ in out}
 
     def _republish(self) -> None:
-        """Send the tick again: an answer can be missing because a late-discovered subscriber
-        never got it (volatile QoS); consumers ignore stamps they already handled."""
-        for pub, msg in getattr(self, "_last_out", []):
-            pub.publish(msg)
+        """Send the tick again where it can have been missed: a subscriber discovered after the
+        tick was published never got it (volatile QoS). Only publishers that gained a subscriber
+        since re-send, and all of them while nothing has answered since the last (re)load: a
+        stall after that is a slow agent, and reliable QoS delivers to matched readers, so a
+        copy would only reach consumers twice (headerless messages cannot be told apart)."""
+        counts = getattr(self, "_last_counts", {})
+        everything = self.gate.nothing_seen()
+        out = getattr(self, "_last_out", [])
+        now = {id(pub): pub.get_subscription_count() for pub, _ in out}
+        for pub, msg in out:
+            if everything or now[id(pub)] > counts.get(id(pub), 0):
+                pub.publish(msg)
+        self._last_counts = now
 
     def _build(self, f, readings, out: list) -> None:
         t, r = f.time_ns, self.role

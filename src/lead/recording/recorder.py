@@ -64,7 +64,8 @@ class _Bag:
     first_clock: int | None = None
     held: list = field(default_factory=list)  # the newest tick's messages, written when the next starts
     held_stamp: int = -1
-    resent: set = field(default_factory=set)  # ticks the world sent again (a second /clock came)
+    resent: dict = field(default_factory=dict)  # tick -> how many times the world sent it again (extra /clock)
+    resent_dropped: dict = field(default_factory=dict)  # (topic, tick) -> re-sent headerless copies dropped
 
 
 def file_sha256(path: str | Path) -> str:
@@ -147,7 +148,7 @@ class RouteRecorder:
         last = b.last_stamp.get(topic)
         if last is not None and (stamp < last or (stamp == last and b.last_data.get(topic) == data)):
             if topic == "/clock" and stamp == last:
-                b.resent.add(stamp)
+                b.resent[stamp] = b.resent.get(stamp, 0) + 1
             return  # the world re-sent the tick, or a straggler of an earlier one
         b.last_stamp[topic] = stamp
         b.last_data[topic] = data
@@ -197,7 +198,10 @@ class RouteRecorder:
             if b.first_clock is not None:
                 return b.first_clock
             return b.clock_ns if b.clock_ns is not None else 0
-        if last in b.resent and b.last_data.get(topic) == data:
+        if b.last_data.get(topic) == data and b.resent_dropped.get((topic, last), 0) < b.resent.get(last, 0):
+            # one copy per re-send: a constant message (an empty light list) must not swallow
+            # every later tick once one tick was re-sent
+            b.resent_dropped[(topic, last)] = b.resent_dropped.get((topic, last), 0) + 1
             return None
         return last + self.dt_ns
 

@@ -27,6 +27,11 @@ class LockstepGate:
         with self._cv:
             return [t for t, s in self._latest.items() if s < stamp_ns]
 
+    def nothing_seen(self) -> bool:
+        """No topic has answered since construction or the last reset()."""
+        with self._cv:
+            return all(s < 0 for s in self._latest.values())
+
     def wait(self, stamp_ns: int, timeout: float) -> list[str]:
         """Block until all topics reached stamp_ns, `timeout` wall seconds pass, or cancel();
         returns the topics still missing (empty = all answered)."""
