@@ -41,7 +41,7 @@ PIP="$VENV/bin/python -m pip"
 want=$(hash_of pyproject.toml requirements.lock)
 if [ "$(cat "$STAMPS/pip" 2>/dev/null)" != "$want" ]; then
   log "installing pinned Python packages (first time: ~2 min)"
-  if ! $PIP install -q -c requirements.lock -e ".[msgs-build,dev]" >"$STAMPS/pip.log" 2>&1; then
+  if ! $PIP install -q -c requirements.lock -e ".[msgs-build,dev,carla]" >"$STAMPS/pip.log" 2>&1; then
     grep -v "is ignored: it is neither" "$STAMPS/pip.log" | tail -n 30 >&2
     die "pip install failed (full log: $STAMPS/pip.log)"
   fi

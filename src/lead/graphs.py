@@ -131,10 +131,15 @@ _CONTROL = "/carla/ego_vehicle/vehicle_control_cmd"
 _WORLD_ARGS = {"rig": "lead", "seed": 0, "num_vehicles": 30, "num_pedestrians": 20, "maps": "", "render": True}
 
 
-def _world(required: bool = False, **params: Any) -> NodeSpec:
+def _world(required: bool = False, module: str = "world", when: str = "", **params: Any) -> NodeSpec:
     base = {"rig": "${rig}", "num_vehicles": "${num_vehicles}", "num_pedestrians": "${num_pedestrians}",
             "maps": "${maps}", "render": "${render}"}
-    return NodeSpec("world", _N + "world", {**base, **params}, use_sim_time=False, required=required)
+    return NodeSpec("world", _N + module, {**base, **params}, use_sim_time=False, required=required, when=when)
+
+
+# eval's `world` argument: embedded (lead.nodes.world), carla (lead.nodes.carla_world ticking a CARLA
+# server), external (a carla-ros-bridge ticks and publishes; carla_world only serves /lead/world/*)
+_EVAL_WORLD = dict(lockstep_topics=[_CONTROL, "/lead/leaderboard/status"], on_timeout="wait", collect="${collect}")
 
 
 _add(Graph(
@@ -158,14 +163,18 @@ _add(Graph(
 
 _add(Graph(
     name="eval",
-    description="Leaderboard evaluation: world + route manager + agent (route_follower | expert | tfv6), lock-step.",
+    description="Leaderboard evaluation: world (embedded | carla | external) + route manager + agent "
+                "(route_follower | expert | tfv6), lock-step.",
     arguments={**_WORLD_ARGS, "routes": "routes/LeadGrid001_routes.xml", "route_ids": "", "repetitions": 1,
                "out": "results", "resume": False, "rules": "leaderboard", "shard": "", "agent": "route_follower",
                "target_speed": 6.0, "tick_timeout": 60.0, "collect": False, "record": "",
                "expert_config": "config/expert.yaml", "checkpoint": "models/tfv6_small", "backend": "onnxruntime",
-               "device": "cpu", "deadline": 0.0, "timing_dir": "", "inject_nan": "", "markers": False},
+               "device": "cpu", "deadline": 0.0, "timing_dir": "", "inject_nan": "", "markers": False,
+               "world": "embedded"},
     nodes=(
-        _world(lockstep_topics=[_CONTROL, "/lead/leaderboard/status"], on_timeout="wait", collect="${collect}"),
+        _world(when="world==embedded", **_EVAL_WORLD),
+        _world(module="carla_world", when="world==carla", mode="carla", seed="${seed}", **_EVAL_WORLD),
+        _world(module="carla_world", when="world==external", mode="external", **_EVAL_WORLD),
         NodeSpec("route_manager", _N + "route_manager",
                  {k: f"${{{k}}}" for k in ("routes", "route_ids", "repetitions", "out", "resume", "rules", "shard",
                                            "seed", "num_vehicles", "num_pedestrians", "rig", "tick_timeout")},

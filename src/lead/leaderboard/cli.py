@@ -24,7 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--route-ids", default="", help='subset, e.g. "3,5-9" (default: all)')
     p.add_argument("--repetitions", type=int, default=1)
     p.add_argument("--agent", choices=AGENTS, default="route_follower")
-    p.add_argument("--world", choices=WORLDS, default="embedded")
+    p.add_argument("--world", choices=WORLDS, default="embedded",
+                   help="embedded (default); carla: a CARLA 0.9.15/0.9.16 server at CARLA_HOST:CARLA_PORT; "
+                   "external: a running carla-ros-bridge (docs/carla.md)")
     p.add_argument("--maps", action="append", default=[], metavar="DIR",
                    help="extra folders with .xodr towns (e.g. CARLA's Maps/OpenDrive); repeatable")
     p.add_argument("--out", default="results/eval", help="results folder")
@@ -73,14 +75,16 @@ def _eval(a: argparse.Namespace) -> int:
         from lead.leaderboard.check import check_routes
 
         return check_routes(a.routes, a.maps, a.route_ids, json_out=True)
-    if a.world != "embedded":
+    if a.world != "embedded":  # a CARLA server must answer first (docs/carla.md)
         from lead.sim.carla_bridge import require_carla
 
-        return require_carla(a.world)
+        code = require_carla(a.world)
+        if code:
+            return code
     from lead.leaderboard.results import load_results
 
     try:
-        code = run_eval_graph(_graph_args(a), a.domain_id)
+        code = run_eval_graph({**_graph_args(a), "world": a.world}, a.domain_id)
     except ValueError as e:
         print(f"lead eval: {e}", file=sys.stderr)
         return 2

@@ -29,6 +29,7 @@ from rclpy.node import Node
 from lead.control.vehicle_control import VehicleControl
 from lead.io import qos
 from lead.io.stamps import header_stamp_ns
+from lead.nodes._lockstep import LockstepWorld
 from lead.sim import messages as M
 from lead.sim.embedded.vehicles import VEHICLES
 from lead.sim.embedded.world import EGO_ID, EmbeddedWorld, WorldConfig
@@ -36,7 +37,6 @@ from lead.sim.lockstep import LockstepGate
 
 CONTROL_TOPIC = "/carla/{role}/vehicle_control_cmd"
 SERVICE_PREFIX = "/lead/world/"
-REPUBLISH_AFTER = 2.0  # wall s without an answer before the tick's messages are sent again
 
 
 def light_id(signal_id: str) -> int:
@@ -95,7 +95,7 @@ def _count(value, default: int) -> int:
     return int(value) if int(value) >= 0 else default
 
 
-class WorldNode(Node):
+class WorldNode(LockstepWorld, Node):
     def __init__(self) -> None:
         super().__init__("world")
         p = lambda name, default: self.declare_parameter(name, default).value  # noqa: E731
@@ -236,25 +236,6 @@ class WorldNode(Node):
             self._running = True
         return aid
 
-    def _srv_load(self, req, res):
-        try:
-            name = self._load(req.town, req.opendrive, req.seed, weather_dict(req.weather), req.num_vehicles,
-                              req.num_pedestrians)
-            res.success, res.message = True, f"loaded {name}"
-        except Exception as e:  # the caller gets the reason; the node stays up
-            res.success, res.message = False, f"{type(e).__name__}: {e}"
-            self.get_logger().error(f"load failed: {res.message}")
-        return res
-
-    def _srv_spawn(self, req, res):
-        from lead.sim.decode import carla_pose
-
-        try:
-            res.actor_id = self._spawn(carla_pose(req.pose), req.blueprint)
-            res.success, res.message = True, "spawned"
-        except Exception as e:
-            res.success, res.message = False, f"{type(e).__name__}: {e}"
-        return res
 
     def _srv_weather(self, req, res):
         with self._lock:
@@ -334,51 +315,11 @@ class WorldNode(Node):
                 return
             self._wait_for(frame.time_ns)
 
-    def _wait_for(self, stamp_ns: int) -> None:
-        waited = since_warning = 0.0
-        while not self._stop.is_set() and self._running:
-            missing = self.gate.wait(stamp_ns, REPUBLISH_AFTER)
-            if not missing or not self._running:
-                return
-            waited += REPUBLISH_AFTER
-            since_warning += REPUBLISH_AFTER
-            with self._lock:
-                self._republish()
-            if since_warning < self.control_timeout:
-                continue
-            since_warning = 0.0
-            self.get_logger().warning(f"no answer from {', '.join(missing)} for {waited:.0f} s at t={stamp_ns / 1e9:.2f}")
-            if self.on_timeout == "hold":
-                return
-            if self.on_timeout == "stop":
-                self.exit_code = 3
-                self._stop.set()
-                rclpy.try_shutdown()
-                return
-
     def _publish(self, f, readings, events=()) -> None:
         out: list = []
         self._build(f, readings, out)
         out[-1:-1] = [(self.pub_scenario, scenario_event_msg(e, f.time_ns)) for e in events]
-        for pub, msg in out:
-            pub.publish(msg)
-        self._last_out = out
-        self._last_counts = {id(pub): pub.get_subscription_count() for pub, _ in out}
-
-    def _republish(self) -> None:
-        """Send the tick again where it can have been missed: a subscriber discovered after the
-        tick was published never got it (volatile QoS). Only publishers that gained a subscriber
-        since re-send, and all of them while nothing has answered since the last (re)load: a
-        stall after that is a slow agent, and reliable QoS delivers to matched readers, so a
-        copy would only reach consumers twice (headerless messages cannot be told apart)."""
-        counts = getattr(self, "_last_counts", {})
-        everything = self.gate.nothing_seen()
-        out = getattr(self, "_last_out", [])
-        now = {id(pub): pub.get_subscription_count() for pub, _ in out}
-        for pub, msg in out:
-            if everything or now[id(pub)] > counts.get(id(pub), 0):
-                pub.publish(msg)
-        self._last_counts = now
+        self._send(out)
 
     def _build(self, f, readings, out: list) -> None:
         t, r = f.time_ns, self.role

@@ -1,0 +1,83 @@
+"""What both world nodes (embedded, CARLA) do after building a tick: send it, then wait for
+the lock-step answers, re-sending where a late subscriber can have missed it.
+
+A mixin for rclpy nodes that have: gate (lead.sim.lockstep.LockstepGate), _lock, _stop
+(threading.Event), _running, control_timeout, on_timeout (wait | hold | stop), exit_code,
+and _load(town, opendrive, seed, weather, num_vehicles, num_pedestrians) -> name and
+_spawn(pose, blueprint) -> actor id behind the /lead/world/load and spawn_ego services.
+"""
+from __future__ import annotations
+
+import rclpy
+
+REPUBLISH_AFTER = 2.0  # wall s without an answer before the tick's messages are sent again
+
+
+class LockstepWorld:
+    def _srv_load(self, req, res):
+        from lead.nodes.world import weather_dict
+
+        try:
+            name = self._load(req.town, req.opendrive, req.seed, weather_dict(req.weather), req.num_vehicles,
+                              req.num_pedestrians)
+            res.success, res.message = True, f"loaded {name}"
+        except Exception as e:  # noqa: BLE001 — the caller gets the reason; the node stays up
+            res.success, res.message = False, f"{type(e).__name__}: {e}"
+            self.get_logger().error(f"load failed: {res.message}")
+        return res
+
+    def _srv_spawn(self, req, res):
+        from lead.sim.decode import carla_pose
+
+        try:
+            res.actor_id = self._spawn(carla_pose(req.pose), req.blueprint)
+            res.success, res.message = True, "spawned"
+        except Exception as e:  # noqa: BLE001
+            res.success, res.message = False, f"{type(e).__name__}: {e}"
+        return res
+
+    def _send(self, out: list) -> None:
+        """Publish a tick's (publisher, message) pairs in order; remember them for a re-send."""
+        for pub, msg in out:
+            pub.publish(msg)
+        self._last_out = out
+        self._last_counts = {id(pub): pub.get_subscription_count() for pub, _ in out}
+
+    def _republish(self) -> None:
+        """Send the tick again where it can have been missed: a subscriber discovered after the
+        tick was published never got it (volatile QoS). Only publishers that gained a subscriber
+        since, and all of them while nothing has answered since the last (re)load: a stall
+        after that is a slow agent, and reliable QoS delivers to matched readers, so a copy
+        would only reach consumers twice (headerless messages cannot be told apart)."""
+        counts = getattr(self, "_last_counts", {})
+        everything = self.gate.nothing_seen()
+        out = getattr(self, "_last_out", [])
+        now = {id(pub): pub.get_subscription_count() for pub, _ in out}
+        for pub, msg in out:
+            if everything or now[id(pub)] > counts.get(id(pub), 0):
+                pub.publish(msg)
+        self._last_counts = now
+
+    def _wait_for(self, stamp_ns: int) -> None:
+        """Block until every lock-step topic answered tick `stamp_ns`; warn every
+        control_timeout s, then wait on, go on (hold) or shut down with exit code 3 (stop)."""
+        waited = since_warning = 0.0
+        while not self._stop.is_set() and self._running:
+            missing = self.gate.wait(stamp_ns, REPUBLISH_AFTER)
+            if not missing or not self._running:
+                return
+            waited += REPUBLISH_AFTER
+            since_warning += REPUBLISH_AFTER
+            with self._lock:
+                self._republish()
+            if since_warning < self.control_timeout:
+                continue
+            since_warning = 0.0
+            self.get_logger().warning(f"no answer from {', '.join(missing)} for {waited:.0f} s at t={stamp_ns / 1e9:.2f}")
+            if self.on_timeout == "hold":
+                return
+            if self.on_timeout == "stop":
+                self.exit_code = 3
+                self._stop.set()
+                rclpy.try_shutdown()
+                return
