@@ -29,6 +29,13 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
+# optional: Debian's chromium for the web app's browser test (skipped, saying so, without it)
+if ! command -v chromium >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  log "installing chromium for the browser test (optional)"
+  (DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends chromium >/dev/null) || log "chromium not installed: the browser test will skip"
+fi
+
 # 2. the virtual environment
 command -v "$PY" >/dev/null || die "$PY not found: lead needs CPython 3.11 (the ROS 2 Kilted wheels are cp311). Set LEAD_PYTHON to another 3.11 interpreter."
 if [ ! -x "$VENV/bin/python" ]; then
