@@ -170,7 +170,7 @@ _add(Graph(
                "target_speed": 6.0, "tick_timeout": 60.0, "collect": False, "record": "",
                "expert_config": "config/expert.yaml", "checkpoint": "models/tfv6_small", "backend": "onnxruntime",
                "device": "cpu", "deadline": 0.0, "timing_dir": "", "inject_nan": "", "markers": False,
-               "world": "embedded"},
+               "world": "embedded", "video": False, "video_fps": 10.0},
     nodes=(
         _world(when="world==embedded", **_EVAL_WORLD),
         _world(module="carla_world", when="world==carla", mode="carla", seed="${seed}", **_EVAL_WORLD),
@@ -198,6 +198,8 @@ _add(Graph(
                                                    "seed": "${seed}"},
                  when="record"),
         NodeSpec("markers", _N + "markers", {}, respawn=True, when="markers"),
+        # one overlay MP4 per route into the results folder, where `lead webapp` shows it
+        NodeSpec("video", _N + "video", {"out": "${out}", "rig": "${rig}", "fps": "${video_fps}"}, when="video"),
     ),
 ))
 

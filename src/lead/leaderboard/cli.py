@@ -46,6 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--domain-id", type=int, default=None, help="ROS_DOMAIN_ID for this run")
     p.add_argument("--check-only", action="store_true",
                    help="validate routes and scenarios (load, interpolate, trigger placement) without driving")
+    p.add_argument("--video", action="store_true",
+                   help="write an overlay MP4 per route to OUT/<route>/video.mp4 while driving (lead webapp shows it)")
     p.add_argument("--json", action="store_true", help="print one JSON summary object last")
     p.set_defaults(func=_eval)
 
@@ -63,6 +65,8 @@ def _graph_args(a: argparse.Namespace) -> dict[str, str]:
             "resume": str(a.resume), "rules": a.rules, "shard": a.shard, "agent": a.agent, "rig": a.rig,
             "seed": str(a.seed), "num_vehicles": str(a.num_vehicles), "num_pedestrians": str(a.num_pedestrians),
             "maps": os.pathsep.join(a.maps)}
+    if getattr(a, "video", False):
+        args["video"] = "true"
     for k in ("checkpoint", "backend"):  # pass-through graph arguments; unset keeps the graph default
         if getattr(a, k, None) is not None:
             args[k] = getattr(a, k)

@@ -117,3 +117,83 @@ def render_bag(bag: str | os.PathLike, out: str | os.PathLike, fps: float = 20.0
     for m in it:
         sv.feed(m.topic, m.msg, m.log_time_ns)
     return sv.close()
+
+
+class RouteVideos:
+    """A live topic stream -> one overlay MP4 per route at `<out>/<route_id>/video.mp4` (where
+    the web app looks), for the video node. Plain Python: `feed(topic, msg, stamp_ns)` with
+    the header stamp, or None for messages without one (they take the latest /clock).
+
+    A route's video starts at its /lead/route and ends at its final status (state FINISHED)
+    or close(). Sim time restarts when the world loads the next route, so after a new route
+    messages are held back until time has gone back (or, for the first route, at once)."""
+
+    FINISHED = 3
+
+    def __init__(self, out: str | os.PathLike, fps: float = 10.0, camera_topics=FRONT_CAMERAS,
+                 camera_shape: tuple[int, int] | None = None, codec: str = "auto",
+                 style: OverlayStyle = OverlayStyle()) -> None:
+        self.out, self.fps, self.codec, self.style = Path(out), float(fps), codec, style
+        self.camera_topics, self.camera_shape = tuple(camera_topics), camera_shape
+        self.clock_ns = 0
+        self.video: SceneVideo | None = None
+        self.route_msg = None
+        self.finished = False                        # the current route's final status came
+        self.waiting_reset_below: int | None = None  # hold messages until sim time drops below this
+        self.latched: dict[str, object] = {}         # latched topics, replayed into each new video
+        self.written: list[tuple[str, RenderStats]] = []
+
+    def feed(self, topic: str, msg, stamp_ns: int | None) -> None:
+        if topic == "/clock":
+            t = msg.clock.sec * 1_000_000_000 + msg.clock.nanosec
+            if self.waiting_reset_below is not None and t < self.waiting_reset_below:
+                self.waiting_reset_below = None
+            self.clock_ns = t
+            return
+        t = self.clock_ns if stamp_ns is None else int(stamp_ns)
+        if topic == "/lead/route":
+            if self.route_msg is None or msg.route_id != self.route_msg.route_id:
+                self._finish()
+                self.route_msg, self.finished = msg, False
+                # the world resets sim time when it loads this route (unless nothing ran yet)
+                self.waiting_reset_below = self.clock_ns if self.clock_ns > 0 else None
+            return
+        if topic in ("/carla/traffic_lights/info", "/carla/ego_vehicle/vehicle_info"):
+            self.latched[topic] = msg
+        if self.route_msg is None or self.waiting_reset_below is not None or self.finished:
+            return  # no route yet, the world not yet reset for it, or it ended (its last tick's stragglers)
+        if self.video is None:
+            if stamp_ns is not None and t > self.clock_ns + 1_000_000_000:
+                return  # a straggler of the route before
+            self._start(topic if topic in self.camera_topics else None)
+        v = self.video
+        if topic in self.camera_topics and topic != v.scene.camera_topic:
+            return  # another rig's front camera name: one camera per video
+        v.feed(topic, msg, t)
+        if topic == "/lead/leaderboard/status" and int(msg.state) == self.FINISHED:
+            self._finish()
+            self.finished = True
+
+    def _start(self, camera: str | None) -> None:
+        rid = self.route_msg.route_id
+        path = self.out / rid / "video.mp4"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.video = SceneVideo(path, fps=self.fps, style=self.style, camera_topic=camera or self.camera_topics[0],
+                                codec=self.codec, camera_shape=self.camera_shape, meta={"source": "video node"})
+        self.video.feed("/lead/route", self.route_msg, 0)
+        for topic, m in self.latched.items():
+            self.video.feed(topic, m, 0)
+
+    def _finish(self) -> None:
+        v, self.video = self.video, None
+        if v is None:
+            return
+        try:
+            self.written.append((str(v.out), v.close()))
+        except ValueError:  # nothing timed came for this route: no video, nothing to leave behind
+            pass
+
+    def close(self) -> list[tuple[str, RenderStats]]:
+        """Finish the open video; every video written, in order."""
+        self._finish()
+        return self.written
