@@ -49,3 +49,21 @@ def ros_domain(monkeypatch) -> int:
     monkeypatch.setenv("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")
     monkeypatch.delenv("ROS_AUTOMATIC_DISCOVERY_RANGE", raising=False)
     return d
+
+
+def pytest_sessionfinish(session, exitstatus):
+    session.config._lead_exitstatus = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    """A run that made in-process DDS nodes (tests/dds.py) ends here, with its exit status:
+    deleting their participants at interpreter exit can deadlock in Fast DDS's TCP transport."""
+    import sys
+
+    from tests.dds import KEPT
+
+    if KEPT and hasattr(config, "_lead_exitstatus"):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(config._lead_exitstatus)

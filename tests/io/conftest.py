@@ -79,20 +79,13 @@ def peer(ros_domain):
 @pytest.fixture
 def ros_node(ros_domain):
     """(node, executor) in a fresh rclpy context on this test's domain."""
-    import rclpy
-    from rclpy.executors import SingleThreadedExecutor
+    from tests.dds import TestNode
 
-    ctx = rclpy.Context()
-    rclpy.init(context=ctx)
-    node = rclpy.create_node("lead_io_test", context=ctx)
-    executor = SingleThreadedExecutor(context=ctx)
-    executor.add_node(node)
+    t = TestNode("lead_io_test")
     try:
-        yield node, executor
+        yield t.node, t.executor
     finally:
-        executor.shutdown()
-        node.destroy_node()
-        rclpy.shutdown(context=ctx)
+        t.close()
 
 
 def spin_until(executor, predicate, timeout: float, what: str) -> None:

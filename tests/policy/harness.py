@@ -40,20 +40,13 @@ class Peer:
     """An rclpy node spun in a thread; `record(type, topic)` keeps every message heard."""
 
     def __init__(self, name: str = "policy_test_peer") -> None:
-        import rclpy
+        from tests.dds import TestNode
 
-        self.rclpy = rclpy
-        rclpy.init()
-        self.node = rclpy.create_node(name)
+        self._test_node = TestNode(name)
+        self.node = self._test_node.node
         self.got: dict[str, list] = {}
         self.lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._spin, daemon=True)
-        self._thread.start()
-
-    def _spin(self) -> None:
-        while not self._stop.is_set():
-            self.rclpy.spin_once(self.node, timeout_sec=0.02)
+        self._test_node.spin_in_thread()
 
     def record(self, msg_type, topic: str, qos) -> None:
         self.got[topic] = []
@@ -76,7 +69,4 @@ class Peer:
         raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
 
     def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self.node.destroy_node()
-        self.rclpy.try_shutdown()
+        self._test_node.close()

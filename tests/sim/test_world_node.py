@@ -14,6 +14,8 @@ import pytest
 
 rclpy = pytest.importorskip("rclpy")
 
+from tests.dds import TestNode  # noqa: E402
+
 
 def test_sim_smoke_publishes_the_contract(ros_domain):
     from carla_msgs.msg import (CarlaActorList, CarlaEgoVehicleInfo, CarlaEgoVehicleStatus, CarlaStatus,
@@ -51,13 +53,11 @@ def test_sim_smoke_publishes_the_contract(ros_domain):
     }
     got: dict[str, list] = {t: [] for t in topics}
     lock = threading.Lock()
-    rclpy.init()
-    node = rclpy.create_node("contract_checker")
+    checker = TestNode("contract_checker")
+    node = checker.node
     for t, (typ, _, q) in topics.items():
         node.create_subscription(typ, t, lambda m, t=t: (lock.acquire(), got[t].append(m), lock.release()), q)
-    stop = threading.Event()
-    spinner = threading.Thread(target=lambda: [rclpy.spin_once(node, timeout_sec=0.05) for _ in iter(stop.is_set, True)])
-    spinner.start()
+    checker.spin_in_thread()
     proc = subprocess.Popen([sys.executable, "-m", "lead.cli", "run", "sim_smoke", "--no-color",
                              "-p", "map=LeadGrid001", "-p", "duration=60", "-p", "num_vehicles=30",
                              "-p", "num_pedestrians=20"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -67,10 +67,7 @@ def test_sim_smoke_publishes_the_contract(ros_domain):
         if proc.poll() is None:
             proc.kill()
         time.sleep(0.5)
-        stop.set()
-        spinner.join()
-        node.destroy_node()
-        rclpy.shutdown()
+        checker.close()
     assert proc.returncode == 0, out[-3000:]
     assert "ran 60 s of sim time" in out
     missing = [t for t, msgs in got.items() if not msgs]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import numpy as np
@@ -15,6 +14,8 @@ import pytest
 from lead.viz.markers import NAMESPACES
 
 rclpy = pytest.importorskip("rclpy")
+
+from tests.dds import TestNode  # noqa: E402
 
 
 def _stamp(h) -> int:
@@ -32,8 +33,8 @@ def test_markers_during_eval(tmp_path, ros_domain):
          "--rig", "minimal", "--num-vehicles", "4", "--num-pedestrians", "0", "--out", str(tmp_path / "res"),
          "--domain-id", str(ros_domain), "-p", "markers=true", "-p", "render=false"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    rclpy.init()
-    node = rclpy.create_node("markers_checker")
+    checker = TestNode("markers_checker")
+    node = checker.node
     arrays: list = []
     tf: dict[int, tuple] = {}
 
@@ -46,9 +47,7 @@ def test_markers_during_eval(tmp_path, ros_domain):
 
     node.create_subscription(MarkerArray, "/lead/markers", arrays.append, qos.SENSOR)
     node.create_subscription(TFMessage, "/tf", on_tf, qos.TF)
-    stop = threading.Event()
-    spinner = threading.Thread(target=lambda: [rclpy.spin_once(node, timeout_sec=0.05) for _ in iter(stop.is_set, True)])
-    spinner.start()
+    checker.spin_in_thread()
     try:
         end = time.monotonic() + 75
         while time.monotonic() < end:  # enough: 14 sim s of driving, to where the route turns (the route ahead bends)
@@ -57,10 +56,7 @@ def test_markers_during_eval(tmp_path, ros_domain):
             if stamps and max(stamps) - min(stamps) > 14e9 and any(m.ns == "route" for a in arrays for m in a.markers):
                 break
     finally:
-        stop.set()
-        spinner.join()
-        node.destroy_node()
-        rclpy.shutdown()
+        checker.close()
         proc.send_signal(signal.SIGINT)
         try:
             proc.wait(timeout=30)

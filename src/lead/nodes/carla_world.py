@@ -117,7 +117,7 @@ class CarlaWorldNode(LockstepWorld, Node):
         self.pub_world_info = pub(CarlaWorldInfo, "/carla/world_info", qos.LATCHED)
         self.sensor_pubs: dict[str, tuple] = {}
         if self.mode != "external":
-            self.pub_clock = pub(Clock, "/clock", 10)
+            self.pub_clock = pub(Clock, "/clock", qos.SENSOR)  # as deep as the tick topics it dates
             self.pub_tf = pub(TFMessage, "/tf", qos.TF)
             self.pub_tf_static = pub(TFMessage, "/tf_static", qos.TF_STATIC_BROADCASTER)
             self.pub_status = pub(CarlaStatus, "/carla/status", qos.SENSOR)

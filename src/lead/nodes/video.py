@@ -53,7 +53,7 @@ class VideoNode(Node):
         self.videos = RouteVideos(out, fps=float(p("fps", 10.0)), camera_topics=cameras, camera_shape=shape,
                                   codec=str(p("codec", "auto")))
         r = "/carla/ego_vehicle/"
-        subs = [(Clock, "/clock", 10), (Odometry, r + "odometry", qos.SENSOR),
+        subs = [(Clock, "/clock", qos.SENSOR), (Odometry, r + "odometry", qos.SENSOR),
                 (CarlaEgoVehicleInfo, r + "vehicle_info", qos.LATCHED), (ObjectArray, "/carla/objects", qos.SENSOR),
                 (ObjectArray, DETECTIONS_TOPIC, qos.SENSOR),
                 (CarlaTrafficLightStatusList, "/carla/traffic_lights/status", qos.SENSOR),

@@ -135,7 +135,7 @@ class WorldNode(LockstepWorld, Node):
 
         pub = self.create_publisher
         r = self.role
-        self.pub_clock = pub(Clock, "/clock", 10)
+        self.pub_clock = pub(Clock, "/clock", qos.SENSOR)  # as deep as the tick topics it dates
         self.pub_tf = pub(TFMessage, "/tf", qos.TF)
         self.pub_tf_static = pub(TFMessage, "/tf_static", qos.TF_STATIC_BROADCASTER)
         self.pub_world_info = pub(CarlaWorldInfo, "/carla/world_info", qos.LATCHED)
