@@ -11,6 +11,7 @@ from __future__ import annotations
 import rclpy
 
 REPUBLISH_AFTER = 2.0  # wall s without an answer before the tick's messages are sent again
+RESEND_ALL_AFTER = 8.0  # wall s without an answer before every publisher re-sends, not just the new-matched
 
 
 class LockstepWorld:
@@ -43,14 +44,14 @@ class LockstepWorld:
         self._last_out = out
         self._last_counts = {id(pub): pub.get_subscription_count() for pub, _ in out}
 
-    def _republish(self) -> None:
+    def _republish(self, everything: bool = False) -> None:
         """Send the tick again where it can have been missed: a subscriber discovered after the
         tick was published never got it (volatile QoS). Only publishers that gained a subscriber
-        since, and all of them while nothing has answered since the last (re)load: a stall
-        after that is a slow agent, and reliable QoS delivers to matched readers, so a copy
-        would only reach consumers twice (headerless messages cannot be told apart)."""
+        since, unless `everything` or nothing has answered since the last (re)load: a short
+        stall after that is a slow agent, and reliable QoS delivers to matched readers, so a
+        copy would only reach consumers twice (headerless messages are told apart by order)."""
         counts = getattr(self, "_last_counts", {})
-        everything = self.gate.nothing_seen()
+        everything = everything or self.gate.nothing_seen()
         out = getattr(self, "_last_out", [])
         now = {id(pub): pub.get_subscription_count() for pub, _ in out}
         for pub, msg in out:
@@ -69,7 +70,9 @@ class LockstepWorld:
             waited += REPUBLISH_AFTER
             since_warning += REPUBLISH_AFTER
             with self._lock:
-                self._republish()
+                # a long stall: a node may have been restarted between two looks at the
+                # subscriber counts (same count, new reader): send everything
+                self._republish(everything=waited >= RESEND_ALL_AFTER)
             if since_warning < self.control_timeout:
                 continue
             since_warning = 0.0
