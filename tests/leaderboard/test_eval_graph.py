@@ -114,3 +114,11 @@ def test_parked_car_on_the_lane_is_a_collision_priced_by_the_formula(tmp_path, r
     assert s["score_route"] == pytest.approx(100.0, abs=0.5)
     assert s["score_penalty"] == pytest.approx(penalty, abs=1e-4)
     assert s["score_composed"] == pytest.approx(s["score_route"] * penalty, abs=1e-2)
+
+
+def test_unknown_route_id_is_a_clear_error_before_any_node_starts(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "lead.cli", "eval", "--routes", ROUTES, "--route-ids", "7-9",
+                        "--out", str(tmp_path / "res")], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert ROUTES in r.stderr and "no route with id '7'" in r.stderr and "its route ids: 0" in r.stderr, r.stderr
+    assert "Traceback" not in r.stdout + r.stderr and "[lead run]" not in r.stdout  # nothing was started

@@ -111,6 +111,17 @@ def run_eval_graph(args: dict, domain_id: int | None, out=None) -> int:
 
     graph = get_graph("eval")
     args = dict(args)
+    if args.get("routes") and Path(str(args["routes"])).is_file():
+        # a bad file or route subset is the user's error: say so here, not as a node's traceback
+        from lead.world.routes import read_routes, select_routes
+
+        routes = read_routes(str(args["routes"]))
+        try:
+            select_routes(routes, str(args.get("route_ids", "")))
+        except ValueError as e:
+            ids = [r.id for r in routes]
+            raise ValueError(f"{args['routes']}: {e} (its route ids: {', '.join(ids[:8])}"
+                             f"{', ...' if len(ids) > 8 else ''})") from None
     restarts = 0
     while True:
         try:
