@@ -11,6 +11,17 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
 
+def exit_deadline(seconds: int = 10) -> None:
+    """End this process at most `seconds` from now, whatever happens: SIGALRM's default action
+    (no Python handler, so it works even if a C call never returns). Called before DDS
+    teardown: Fast DDS 3.2.3 can deadlock for good deleting a LARGE_DATA participant
+    (TCPChannelResourceBasic::disconnect), which would leave a stray node on the domain."""
+    import signal
+
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    signal.alarm(seconds)
+
+
 def run_node(factory: Callable[[], Node], argv: list[str] | None = None) -> int:
     """Init rclpy with `argv` (the --ros-args tail), build the node, spin until
     SIGINT/SIGTERM (rclpy's handlers) or the node calls `rclpy.shutdown()`."""
@@ -26,6 +37,7 @@ def run_node(factory: Callable[[], Node], argv: list[str] | None = None) -> int:
         logging.getLogger("lead").exception("node crashed")
         code = 1
     finally:
+        exit_deadline()
         if node is not None:
             code = getattr(node, "exit_code", code) or code
             node.destroy_node()

@@ -30,6 +30,7 @@ from rclpy.node import Node
 
 from lead.control.vehicle_control import VehicleControl
 from lead.io import qos
+from lead.nodes._spin import exit_deadline
 from lead.io.stamps import header_stamp_ns
 from lead.nodes._lockstep import LockstepWorld
 from lead.nodes.world import CONTROL_TOPIC, SERVICE_PREFIX, weather_dict
@@ -349,6 +350,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("lead").exception("CARLA world node crashed")
         return 1
     finally:
+        exit_deadline(15)  # DDS teardown can deadlock (lead.nodes._spin)
         code = node.exit_code if node is not None else 2
         if node is not None:
             node.destroy_node()

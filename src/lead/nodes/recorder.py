@@ -23,6 +23,7 @@ from rclpy.signals import SignalHandlerOptions
 
 from lead.io import data_table as DT
 from lead.io import qos
+from lead.nodes._spin import exit_deadline
 from lead.io.msgdefs import message_class
 from lead.recording.recorder import RouteRecorder
 
@@ -115,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         code = 1
     finally:
         if node is not None:
-            node.rec.close("interrupted")
+            node.rec.close("interrupted")  # the bag first: the deadline covers only DDS teardown
+            exit_deadline(15)
             node.destroy_node()
         rclpy.try_shutdown()
     return code

@@ -23,6 +23,7 @@ from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
 
 from lead.io import qos
+from lead.nodes._spin import exit_deadline
 from lead.io.stamps import header_stamp_ns, make_header
 from lead.io.sync import ExactTimeSynchronizer
 from lead.leaderboard.campaign import Campaign, RouteRun, plan_jobs
@@ -370,6 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        exit_deadline(15)  # DDS teardown can deadlock (lead.nodes._spin)
         code = node.exit_code if node is not None else 1
         if node is not None:
             node.destroy_node()

@@ -28,6 +28,7 @@ from rclpy.node import Node
 
 from lead.control.vehicle_control import VehicleControl
 from lead.io import qos
+from lead.nodes._spin import exit_deadline
 from lead.io.stamps import header_stamp_ns
 from lead.nodes._lockstep import LockstepWorld
 from lead.sim import messages as M
@@ -395,6 +396,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("lead").exception("world node crashed")
         return 1
     finally:
+        exit_deadline(15)  # DDS teardown can deadlock (lead.nodes._spin)
         code = node.exit_code if node is not None else 1
         if node is not None:
             node.destroy_node()
