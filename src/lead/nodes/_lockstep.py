@@ -3,7 +3,7 @@ the lock-step answers, re-sending where a late subscriber can have missed it.
 
 A mixin for rclpy nodes that have: gate (lead.sim.lockstep.LockstepGate), _lock, _stop
 (threading.Event), _running, control_timeout, on_timeout (wait | hold | stop), exit_code,
-and _load(town, opendrive, seed, weather, num_vehicles, num_pedestrians) -> name and
+control_topic, and _load(town, opendrive, seed, weather, num_vehicles, num_pedestrians) -> name and
 _spawn(pose, blueprint) -> actor id behind the /lead/world/load and spawn_ego services.
 """
 from __future__ import annotations
@@ -15,6 +15,17 @@ RESEND_ALL_AFTER = 8.0  # wall s without an answer before every publisher re-sen
 
 
 class LockstepWorld:
+    def _on_control(self, msg) -> None:
+        """The agent's CarlaEgoVehicleControl: applied at the next step; answers its tick."""
+        from lead.control.vehicle_control import VehicleControl
+        from lead.io.stamps import header_stamp_ns
+
+        stamp = header_stamp_ns(msg)
+        self._pending_control = (stamp, VehicleControl(
+            throttle=msg.throttle, steer=msg.steer, brake=msg.brake, hand_brake=msg.hand_brake,
+            reverse=msg.reverse, gear=msg.gear, manual_gear_shift=msg.manual_gear_shift))
+        self.gate.seen(self.control_topic, stamp)
+
     def _srv_load(self, req, res):
         from lead.nodes.world import weather_dict
 

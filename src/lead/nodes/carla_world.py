@@ -25,7 +25,7 @@ import threading
 import time
 
 import rclpy
-from rclpy.executors import MultiThreadedExecutor
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 
 from lead.control.vehicle_control import VehicleControl
@@ -244,14 +244,6 @@ class CarlaWorldNode(LockstepWorld, Node):
         res.success, res.message = True, "reset"
         return res
 
-    # ------------------------------------------------------------------ control
-    def _on_control(self, msg) -> None:
-        stamp = header_stamp_ns(msg)
-        self._pending_control = (stamp, VehicleControl(
-            throttle=msg.throttle, steer=msg.steer, brake=msg.brake, hand_brake=msg.hand_brake,
-            reverse=msg.reverse, gear=msg.gear, manual_gear_shift=msg.manual_gear_shift))
-        self.gate.seen(self.control_topic, stamp)
-
     # ------------------------------------------------------------------ loop
     def _loop(self) -> None:
         while not self._stop.is_set() and rclpy.ok():
@@ -335,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     node = None
     try:
         node = CarlaWorldNode()
-        ex = MultiThreadedExecutor(num_threads=2)
+        ex = SingleThreadedExecutor()
         ex.add_node(node)
         while rclpy.ok() and not node._stop.is_set():
             ex.spin_once(timeout_sec=0.1)

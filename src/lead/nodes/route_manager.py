@@ -19,7 +19,7 @@ import time
 from collections import deque
 
 import rclpy
-from rclpy.executors import MultiThreadedExecutor
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 
 from lead.io import qos
@@ -364,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     node = None
     try:
         node = RouteManager()
-        ex = MultiThreadedExecutor(num_threads=3)
+        ex = SingleThreadedExecutor()
         ex.add_node(node)
         while rclpy.ok():
             ex.spin_once(timeout_sec=0.1)

@@ -15,7 +15,6 @@ duration (sim seconds, then exit; 0 = forever), scene_cache.
 """
 from __future__ import annotations
 
-import math
 import os
 import sys
 import threading
@@ -23,7 +22,7 @@ import time
 import zlib
 
 import rclpy
-from rclpy.executors import MultiThreadedExecutor
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 
 from lead.control.vehicle_control import VehicleControl
@@ -276,14 +275,6 @@ class WorldNode(LockstepWorld, Node):
         res.success, res.message = True, "reset"
         return res
 
-    # ------------------------------------------------------------------ control
-    def _on_control(self, msg) -> None:
-        stamp = header_stamp_ns(msg)
-        self._pending_control = (stamp, VehicleControl(
-            throttle=msg.throttle, steer=msg.steer, brake=msg.brake, hand_brake=msg.hand_brake,
-            reverse=msg.reverse, gear=msg.gear, manual_gear_shift=msg.manual_gear_shift))
-        self.gate.seen(self.control_topic, stamp)
-
     # ------------------------------------------------------------------ loop
     def _loop(self) -> None:
         while not self._stop.is_set() and rclpy.ok():
@@ -384,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
     node = None
     try:
         node = WorldNode()
-        ex = MultiThreadedExecutor(num_threads=2)
+        ex = SingleThreadedExecutor()
         ex.add_node(node)
         while rclpy.ok() and not node._stop.is_set():
             ex.spin_once(timeout_sec=0.1)
