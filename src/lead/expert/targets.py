@@ -28,6 +28,27 @@ class TargetPoints:
     next_command: int
 
 
+def pop_reached(route: deque, distances: deque, xy: Sequence[float], pop_distance: float,
+                max_distance: float) -> None:
+    """LEAD's RoutePlanner.run_step: within max_distance of route ahead, drop every point up to the
+    farthest one closer than pop_distance; two points always stay. `route` holds (point, command),
+    `distances[i]` the length from point i-1 to point i; both are popped together."""
+    if len(route) <= 2:
+        return
+    pos = np.asarray(xy, dtype=np.float64)[:2]
+    to_pop, farthest, cumulative = 0, -np.inf, 0.0
+    for i in range(1, len(route)):
+        if cumulative > max_distance:
+            break
+        cumulative += distances[i]
+        d = float(np.hypot(*(route[i][0][:2] - pos)))
+        if farthest < d <= pop_distance:
+            farthest, to_pop = d, i
+    for _ in range(min(to_pop, len(route) - 2)):
+        route.popleft()
+        distances.popleft()
+
+
 class TargetPointPlanner:
     def __init__(self, points: Sequence[Sequence[float]], options: Sequence[int], pop_distance: float,
                  max_distance: float, sample_factor: float) -> None:
@@ -42,20 +63,7 @@ class TargetPointPlanner:
 
     def step(self, xy: Sequence[float]) -> TargetPoints:
         """Drop the reached points and return the current target points."""
-        pos = np.asarray(xy, dtype=np.float64)[:2]
-        if len(self.route) > 2:
-            to_pop, farthest, cumulative = 0, -np.inf, 0.0
-            for i in range(1, len(self.route)):
-                if cumulative > self.max_distance:
-                    break
-                cumulative += self.distances[i]
-                d = float(np.hypot(*(self.route[i][0][:2] - pos)))
-                if farthest < d <= self.pop_distance:
-                    farthest, to_pop = d, i
-            for _ in range(to_pop):
-                if len(self.route) > 2:
-                    self.route.popleft()
-                    self.distances.popleft()
+        pop_reached(self.route, self.distances, xy, self.pop_distance, self.max_distance)
         merged: list[tuple[np.ndarray, int]] = []
         for p, c in self.route:
             if len(self.route) == 2 or not merged or not np.allclose(p[:2], merged[-1][0][:2]):

@@ -27,6 +27,7 @@ from typing import Sequence
 
 import numpy as np
 
+from lead.expert.targets import pop_reached
 from lead.world.gps import EARTH_RADIUS_EQUA, gps_to_location
 
 POP_DISTANCE = 5.0          # route_planner_min_distance
@@ -95,21 +96,7 @@ class RoutePlanner:
         self.pop_distance, self.max_distance = float(pop_distance), float(max_distance)
 
     def run_step(self, xy: Sequence[float]) -> None:
-        if len(self.route) <= 2:
-            return
-        pos = np.asarray(xy, dtype=np.float64)[:2]
-        to_pop, farthest, cumulative = 0, -np.inf, 0.0
-        for i in range(1, len(self.route)):
-            if cumulative > self.max_distance:
-                break
-            cumulative += self.distances[i]
-            d = float(np.hypot(*(self.route[i][0][:2] - pos)))
-            if farthest < d <= self.pop_distance:
-                farthest, to_pop = d, i
-        for _ in range(to_pop):
-            if len(self.route) > 2:
-                self.route.popleft()
-                self.distances.popleft()
+        pop_reached(self.route, self.distances, xy, self.pop_distance, self.max_distance)
 
     def points(self) -> list[tuple[np.ndarray, int]]:
         """The route left, consecutive duplicates merged (LEAD's set_target_points)."""
