@@ -4,9 +4,10 @@ answered has its /lead/plan and /lead/expert/labels, stamped with that tick."""
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
+
+from tests.cli import run
 
 DATA = Path(__file__).parents[1] / "leaderboard" / "data"
 
@@ -30,7 +31,7 @@ def test_expert_node_completes_a_route_and_publishes_plan_and_labels_per_tick(tm
            "--num-pedestrians", "0", "--out", str(tmp_path), "--domain-id", str(ros_domain), "-p", "render=false",
            "-p", "tick_timeout=30", "--json"]
     try:
-        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=150)
+        proc = run(cmd, 150, merge=True)
         got = {t: peer.messages(t) for t in topics}
     finally:
         peer.close()
