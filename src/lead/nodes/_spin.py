@@ -7,7 +7,7 @@ import sys
 from typing import Callable
 
 import rclpy
-from rclpy.executors import ExternalShutdownException
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 
 
@@ -43,6 +43,23 @@ def run_node(factory: Callable[[], Node], argv: list[str] | None = None) -> int:
             node.destroy_node()
         rclpy.try_shutdown()
     return code
+
+
+def spin_while(node: Node, keep_going: Callable[[], bool] = lambda: True,
+               timeout: float = 0.1) -> SingleThreadedExecutor:
+    """Spin `node` on this thread while `keep_going()` and rclpy is up; return the executor
+    (for a final drain). A node that calls rclpy.shutdown() from another thread ends it
+    quietly. Single-threaded on purpose: rclpy 9.1.2's MultiThreadedExecutor busy-loops
+    when callbacks share the default mutually-exclusive group (pending futures pile up and
+    the spinning thread holds the GIL, starving our sim/route threads)."""
+    ex = SingleThreadedExecutor()
+    ex.add_node(node)
+    try:
+        while rclpy.ok() and keep_going():
+            ex.spin_once(timeout_sec=timeout)
+    except ExternalShutdownException:
+        pass
+    return ex
 
 
 def message_class(type_name: str):

@@ -25,12 +25,11 @@ import threading
 import time
 
 import rclpy
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 
 from lead.control.vehicle_control import VehicleControl
 from lead.io import qos
-from lead.nodes._spin import exit_deadline
+from lead.nodes._spin import exit_deadline, spin_while
 from lead.io.stamps import header_stamp_ns
 from lead.nodes._lockstep import LockstepWorld
 from lead.nodes.world import CONTROL_TOPIC, SERVICE_PREFIX, weather_dict
@@ -327,10 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     node = None
     try:
         node = CarlaWorldNode()
-        ex = SingleThreadedExecutor()
-        ex.add_node(node)
-        while rclpy.ok() and not node._stop.is_set():
-            ex.spin_once(timeout_sec=0.1)
+        spin_while(node, lambda: not node._stop.is_set())
     except KeyboardInterrupt:
         pass
     except CarlaError as e:

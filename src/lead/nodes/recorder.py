@@ -16,14 +16,13 @@ import sys
 import time
 
 import rclpy
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.signals import SignalHandlerOptions
 
 from lead.io import data_table as DT
 from lead.io import qos
-from lead.nodes._spin import exit_deadline
+from lead.nodes._spin import exit_deadline, spin_while
 from lead.io.msgdefs import message_class
 from lead.recording.recorder import RouteRecorder
 
@@ -97,18 +96,16 @@ def main(argv: list[str] | None = None) -> int:
     code = 0
     try:
         node = Recorder()
-        ex = SingleThreadedExecutor()
-        ex.add_node(node)
-        while stop["sig"] is None and rclpy.ok():
-            ex.spin_once(timeout_sec=0.1)
+        spin_while(node, lambda: stop["sig"] is None)
         # drain: take what is queued (the last route's final status among it) before closing
-        end, seen, quiet_since = time.monotonic() + 2.0, -1, time.monotonic()
-        while rclpy.ok() and time.monotonic() < end:
-            ex.spin_once(timeout_sec=0.02)
-            if node.received != seen:
-                seen, quiet_since = node.received, time.monotonic()
-            elif time.monotonic() - quiet_since > 0.3:
-                break
+        end, seen = time.monotonic() + 2.0, [-1, time.monotonic()]
+
+        def draining() -> bool:
+            if node.received != seen[0]:
+                seen[:] = [node.received, time.monotonic()]
+            return time.monotonic() < end and time.monotonic() - seen[1] <= 0.3
+
+        spin_while(node, draining, timeout=0.02)
     except Exception:  # noqa: BLE001 — say why, exit non-zero for the runner
         import logging
 

@@ -19,11 +19,10 @@ import time
 from collections import deque
 
 import rclpy
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 
 from lead.io import qos
-from lead.nodes._spin import exit_deadline
+from lead.nodes._spin import exit_deadline, spin_while
 from lead.io.stamps import header_stamp_ns, make_header
 from lead.io.sync import ExactTimeSynchronizer
 from lead.leaderboard.campaign import Campaign, RouteRun, plan_jobs
@@ -43,6 +42,24 @@ SERVICE_PREFIX = "/lead/world/"
 
 class WorldGone(RuntimeError):
     pass
+
+
+def agent_lost(agents: dict, infos) -> str:
+    """Compare the control publishers now (`infos`, rclpy TopicEndpointInfo) with those that
+    drove this route so far (`agents`: node name -> its publisher gids, updated in place); say
+    which agent died, '' when none. A respawned node has its old name and a new gid: that is
+    caught at once, while a SIGKILLed publisher itself only vanishes from discovery when its
+    DDS lease runs out (many seconds)."""
+    now: dict[str, set] = {}
+    for i in infos:
+        now.setdefault(f"{i.node_namespace.rstrip('/')}/{i.node_name}", set()).add(bytes(i.endpoint_gid))
+    for node, gids in agents.items():
+        if node not in now:
+            return f"{node} left the control topic"
+        if now[node] - gids:
+            return f"{node} was restarted"
+    agents.update({node: gids for node, gids in now.items() if node not in agents})
+    return ""
 
 
 class RouteManager(Node):
@@ -213,7 +230,7 @@ class RouteManager(Node):
         """Score ticks until the route ends; returns a failure message ('' when none)."""
         self._last_stamp = 0
         prev = None
-        agents: set = set()  # the control publishers seen during this route
+        agents: dict = {}  # node -> gids of the control publishers seen during this route
         self.emergency_ids: set[int] = set()
         ext = VEHICLES.get(self.ego_type, VEHICLES[EGO_BLUEPRINT]).extent
         while rclpy.ok():
@@ -226,11 +243,9 @@ class RouteManager(Node):
                     self._publish_status(run, stamp, state=2)
                 continue
             self._last_stamp = stamp
-            now = {bytes(i.endpoint_gid) for i in self.get_publishers_info_by_topic(self.control_topic)}
-            if agents - now:  # an agent that drove this route is gone: it crashed (a respawn is a new agent)
-                self.get_logger().error("the agent process died during the route")
+            if why := agent_lost(agents, self.get_publishers_info_by_topic(self.control_topic)):
+                self.get_logger().error(f"the agent process died during the route: {why}")
                 return FAILURE_MESSAGES["Agent_runtime"][1]
-            agents |= now
             pose, vel, ang = decode.odometry(odom)
             actors = decode.objects(objects, self.types)
             hits = []
@@ -364,10 +379,7 @@ def main(argv: list[str] | None = None) -> int:
     node = None
     try:
         node = RouteManager()
-        ex = SingleThreadedExecutor()
-        ex.add_node(node)
-        while rclpy.ok():
-            ex.spin_once(timeout_sec=0.1)
+        spin_while(node)
     except KeyboardInterrupt:
         pass
     finally:
