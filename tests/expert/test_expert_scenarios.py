@@ -152,6 +152,25 @@ def test_passes_a_parked_vehicle_on_the_free_oncoming_lane_and_returns(grid):
     assert all(int(o.labels.brake_reason) != BrakeReason.SAFETY for o in log.outputs)
 
 
+def test_passes_a_whole_accident_whose_last_cars_are_beyond_the_detection_range(grid):
+    """Accident: a police car 45 m ahead and two crashed cars 10 and 16 m behind it. When the
+    police car comes in range (50 m) the others are not yet: they still belong to the pass
+    (the expert once shifted around the police car only and stood behind the next car)."""
+    start, route = _street(grid, 140.0)
+    spots = [start.next(d)[0] for d in (45.0, 55.0, 61.0)]
+    cars = [PathActor(100 + k, bp, np.array([wp.xyz[:2], wp.next(1.0)[0].xyz[:2]]), lambda t: 0.0,
+                      role_name="scenario")
+            for k, (bp, wp) in enumerate(zip(("vehicle.dodge.charger_police_2020", "vehicle.tesla.model3",
+                                              "vehicle.audi.tt"), spots))]
+    hint = ScenarioHint("Accident", start.xyz, {"distance": {"value": "45"}})
+    h = Harness(grid, route, cars, scenarios=[hint])
+    log = h.run(50.0, until=lambda h: h.expert.route.distance_to_end < 0.5 and h.log.speed[-1] < 0.05)
+    assert not log.collisions
+    assert h.expert.route.distance_to_end < 1.0
+    assert {o.labels.scenario_type for o in log.outputs} >= {"AccidentTwoWays"}
+    assert all(int(o.labels.brake_reason) != BrakeReason.SAFETY for o in log.outputs)
+
+
 def test_waits_behind_the_parked_vehicle_while_the_oncoming_lane_is_busy(grid):
     start, route = _street(grid, 110.0)
     spot = start.next(50.0)[0]

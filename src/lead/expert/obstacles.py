@@ -138,7 +138,10 @@ class RouteObstacles:
             if aid in self.done_ids:
                 continue
             xy = actors.location[i, :2]
-            if math.hypot(xy[0] - ego.x, xy[1] - ego.y) > c.default_max_distance_to_process_scenario:
+            # the first obstacle must be in range; the rest of its group may lie beyond
+            # (an accident's cars stand 10-16 m behind the police car)
+            far = math.hypot(xy[0] - ego.x, xy[1] - ego.y) - c.default_max_distance_to_process_scenario
+            if far > 2.0 * c.obstacle_cluster_length:
                 continue
             role, hint = actors.roles[i], self._hint_near(xy)
             owned = actors.category[i] == Category.STATIC or role.startswith("scenario")
@@ -156,10 +159,10 @@ class RouteObstacles:
             if hint is not None and hint.type == "VehicleOpensDoorTwoWays":
                 half += 1.0  # the open door
             if 0.5 * route.lane_width[idx] - (abs(lateral) - half) > c.obstacle_lane_margin:
-                cand.append((idx, i, lateral))
-        if not cand:
-            return None
+                cand.append((idx, i, lateral, far))
         cand.sort()
+        if not cand or cand[0][3] > 0.0:
+            return None
         cluster = [cand[0]]
         for item in cand[1:]:
             if item[0] - cluster[-1][0] <= c.points(c.obstacle_cluster_length):
