@@ -144,7 +144,9 @@ class RouteObstacles:
             if far > 2.0 * c.obstacle_cluster_length:
                 continue
             role, hint = actors.roles[i], self._hint_near(xy)
-            owned = actors.category[i] == Category.STATIC or role.startswith("scenario")
+            # scenario actors: role "scenario" (scenario_runner) or "<scenario>/<label>" (our
+            # world's /carla/actor_list); traffic is "background", "" until the list names it
+            owned = actors.category[i] == Category.STATIC or role.startswith("scenario") or "/" in role
             if not owned and (role or hint is None):
                 continue  # traffic (a queue at a light) is never passed
             idx = route.nearest_index(xy)
@@ -264,6 +266,12 @@ class RouteObstacles:
         yielding = self._yield_to_emergency(route, ego, actors)
         if self.active is None:
             self.active = self._detect(route, ego, actors)
+        elif self.active.from_index < 0 or route.index < self.active.from_index:
+            # until the shift begins the group may still grow: members that came into range, or
+            # whose role arrived on /carla/actor_list a tick after they appeared on /carla/objects
+            again = self._detect(route, ego, actors)
+            if again is not None and again.first == self.active.first and again.ids != self.active.ids:
+                self.active = again
         ob = self.active
         # LEAD drives on at 40 km/h while an emergency vehicle passes; braking in front of it
         # is the one thing not to do, so the collision checks skip it

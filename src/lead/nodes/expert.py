@@ -226,6 +226,12 @@ class ExpertNode(Node):
         ego = SimpleNamespace(id=ego_id, transform=pose, velocity=vel, speed=speed, extent=extent)
         self.ticks += 1
         out = self.expert.step(stamp / 1e9, ego, actors, self.lights, self.roles)
+        ob = self.expert.obstacles.active
+        if ob is not getattr(self, "_obstacle", None):
+            self._obstacle = ob
+            if ob is not None:
+                self.get_logger().info(f"obstacle {ob.type}: actors {list(ob.ids)}, passing on the "
+                                       f"{'left' if ob.to_left else 'right'}")
         c = out.control
         if not all(math.isfinite(v) for v in (c.throttle, c.steer, c.brake)):
             raise ValueError(f"the expert computed a non-finite control {c}")
