@@ -138,7 +138,7 @@ def test_passes_a_parked_vehicle_on_the_free_oncoming_lane_and_returns(grid):
     spot = start.next(50.0)[0]
     parked = PathActor(100, "vehicle.tesla.model3", np.array([spot.xyz[:2], spot.next(1.0)[0].xyz[:2]]),
                        lambda t: 0.0, role_name="scenario")
-    h = Harness(grid, route, [parked])
+    h = Harness(grid, route, [parked], scenarios=[ScenarioHint("ParkedObstacleTwoWays", spot.xyz)])
     log = h.run(40.0, until=lambda h: h.expert.route.distance_to_end < 0.5 and h.log.speed[-1] < 0.05)
     a = log.arrays()
     assert not log.collisions and log.min_gap[100] > 0.3
@@ -169,6 +169,20 @@ def test_passes_a_whole_accident_whose_last_cars_are_beyond_the_detection_range(
     assert h.expert.route.distance_to_end < 1.0
     assert {o.labels.scenario_type for o in log.outputs} >= {"AccidentTwoWays"}
     assert all(int(o.labels.brake_reason) != BrakeReason.SAFETY for o in log.outputs)
+
+
+def test_a_standing_scenario_vehicle_without_an_obstacle_scenario_is_waited_for_not_passed(grid):
+    """A BlockedIntersection-style blocker: no obstacle scenario on the route, so no pass."""
+    start, route = _street(grid, 110.0)
+    spot = start.next(50.0)[0]
+    blocker = PathActor(100, "vehicle.tesla.model3", np.array([spot.xyz[:2], spot.next(1.0)[0].xyz[:2]]),
+                        lambda t: 0.0, role_name="BlockedIntersection_1/blocker")
+    h = Harness(grid, route, [blocker], scenarios=[ScenarioHint("BlockedIntersection", start.xyz)])
+    log = h.run(25.0)
+    a = log.arrays()
+    assert not log.collisions
+    assert np.abs(_lateral(route, a["x"], a["y"])).max() < 0.5  # never left its lane
+    assert a["speed"][-1] < 0.1 and spot.xyz[0] - a["x"][-1] > 3.0  # stands behind it
 
 
 def test_waits_behind_the_parked_vehicle_while_the_oncoming_lane_is_busy(grid):
@@ -212,7 +226,7 @@ def test_passes_on_the_neighbour_lane_of_its_own_direction(grid):
     spot = start.next(50.0)[0]
     parked = PathActor(100, "vehicle.tesla.model3", np.array([spot.xyz[:2], spot.next(1.0)[0].xyz[:2]]),
                        lambda t: 0.0, role_name="scenario")
-    h = Harness(grid, route, [parked])
+    h = Harness(grid, route, [parked], scenarios=[ScenarioHint("ParkedObstacle", spot.xyz)])
     log = h.run(40.0, until=lambda h: h.expert.route.distance_to_end < 0.5 and h.log.speed[-1] < 0.05)
     a = log.arrays()
     assert not log.collisions and log.min_gap[100] > 0.3

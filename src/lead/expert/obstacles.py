@@ -121,11 +121,16 @@ class RouteObstacles:
 
     # ------------------------------------------------------------------ detection
     def _hint_near(self, xy: np.ndarray) -> ScenarioHint | None:
-        """The route's obstacle scenario whose trigger is nearest (within 60 m)."""
-        best, best_d = None, 60.0
+        """The route's obstacle scenario whose trigger is nearest: within 60 m beyond its
+        `distance` (how far past the trigger the scenario puts its obstacle)."""
+        best, best_d = None, math.inf
         for h in self.hints:
             d = math.hypot(h.location[0] - xy[0], h.location[1] - xy[1])
-            if d < best_d:
+            try:
+                reach = 60.0 + float(h.parameter("distance") or 0.0)
+            except ValueError:
+                reach = 60.0
+            if d < min(best_d, reach):
                 best, best_d = h, d
         return best
 
@@ -144,11 +149,13 @@ class RouteObstacles:
             if far > 2.0 * c.obstacle_cluster_length:
                 continue
             role, hint = actors.roles[i], self._hint_near(xy)
-            # scenario actors: role "scenario" (scenario_runner) or "<scenario>/<label>" (our
-            # world's /carla/actor_list); traffic is "background", "" until the list names it
-            owned = actors.category[i] == Category.STATIC or role.startswith("scenario") or "/" in role
-            if not owned and (role or hint is None):
-                continue  # traffic (a queue at a light) is never passed
+            # props are always passed; a vehicle only near an obstacle scenario of the route
+            # (LEAD's expert knows the active scenarios: not a BlockedIntersection's blocker)
+            # and only a scenario actor: role "scenario" (scenario_runner), "<scenario>/<label>"
+            # (our world's /carla/actor_list) or "" (not listed yet), never "background" traffic
+            scenario_actor = role.startswith("scenario") or "/" in role or role == ""
+            if actors.category[i] != Category.STATIC and (hint is None or not scenario_actor):
+                continue
             idx = route.nearest_index(xy)
             if idx <= route.index or idx >= len(route) - 1:
                 continue
