@@ -48,8 +48,12 @@ def test_expert_node_completes_a_route_and_publishes_plan_and_labels_per_tick(tm
     plans, labels = set(stamps["/lead/plan"]), set(stamps["/lead/expert/labels"])
     controls = set(stamps["/carla/ego_vehicle/vehicle_control_cmd"])
     assert len(ticks) > 400  # ~180 m at 6 m/s, 20 Hz
-    # every answer carries a tick's stamp; plan and labels come with (nearly) every tick
-    assert controls <= ticks and plans <= ticks and labels <= ticks
+    # every answer carries a tick's stamp (the 20 Hz grid of sim time); plan and labels come
+    # with (nearly) every tick. This observer reads best-effort topics and can miss a few
+    # odometry messages when lock-step runs fast, so "answered a tick we saw" is near-total
+    for answers in (controls, plans, labels):
+        assert all(s % 50_000_000 == 0 for s in answers)
+        assert len(answers & ticks) >= 0.95 * len(answers)
     assert len(plans) >= 0.95 * len(ticks) and len(labels) >= 0.95 * len(ticks)
     assert plans == labels
     plan_msgs = got["/lead/plan"]
