@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lead.io.dds import dds_environment
+
 REPO = Path(__file__).resolve().parents[1]
 ROUTES = REPO / "tests" / "leaderboard" / "data" / "straight_routes.xml"
 PARITY_ROUTES = REPO / "routes" / "LeadGrid001_routes.xml"
@@ -124,7 +126,7 @@ def run_eval(ticks: int, work: Path, checkpoint: Path, cache: Path, domain: int,
         cmd += ["--maps", str(maps)]
     if not traffic:
         cmd += ["--num-vehicles", "0", "--num-pedestrians", "0"]
-    env = dict(os.environ, FASTDDS_BUILTIN_TRANSPORTS="LARGE_DATA", LEAD_CACHE=str(cache))
+    env = dict(dds_environment(force=True), LEAD_CACHE=str(cache))
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
                             start_new_session=True)
     t0 = time.monotonic()

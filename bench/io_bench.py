@@ -7,9 +7,10 @@ Hop latency: a publisher process stamps each image with the wall clock just befo
 publish(), a subscriber process subtracts the stamp from the wall clock in its
 callback (serialize + DDS + deserialize + executor). Cameras at 20 Hz: one 1024x512
 bgra8, and three 384x384 rgb8 (per image, and per tick until the third arrives). Run with
-FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA (DESIGN.md §4) and ROS's default discovery range;
-for comparison also with Fast DDS's default transports, and with
-ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST, under which LARGE_DATA measures no faster than the
+lead's transport (lead.io.dds: shared memory, 8 MB messages) and ROS's default discovery
+range; for comparison also with Fast DDS's default transports, with LARGE_DATA (lead's
+transport until stop 16), and with ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST, under which
+LARGE_DATA measures no faster than the
 default. Domain: $LEAD_BENCH_DOMAIN (139).
 
 MCAP: 1024x512 bgra8 camera-like images through BagWriter / BagReader, and the same
@@ -251,13 +252,16 @@ def main() -> int:
         ap.error(f"--messages must exceed the {WARMUP} warm-up ticks")
 
     result: dict = {"latency": {}, "mcap": {}}
-    runs = [(c, "LARGE_DATA", "SUBNET") for c in CONFIGS]
+    from lead.io.dds import TRANSPORTS
+
+    runs = [(c, TRANSPORTS, "SUBNET") for c in CONFIGS]
     if not args.no_comparisons:
-        runs += [("bgra8_1024x512", None, "SUBNET"), ("bgra8_1024x512", "LARGE_DATA", "LOCALHOST")]
+        runs += [("bgra8_1024x512", None, "SUBNET"), ("bgra8_1024x512", "LARGE_DATA", "SUBNET"),
+                 ("bgra8_1024x512", "LARGE_DATA", "LOCALHOST"), ("bgra8_1024x512", TRANSPORTS, "LOCALHOST")]
     for config, transport, discovery in runs:
         r = hop_latency(config, args.messages, transport, discovery)
         result["latency"][f"{config}/{r['transport']}/{discovery}"] = r
-        line = (f"hop {config:15s} {r['transport']:10s} {discovery:9s} p50 {r['hop']['p50_ms']:6.2f} ms "
+        line = (f"hop {config:15s} {r['transport']:38s} {discovery:9s} p50 {r['hop']['p50_ms']:6.2f} ms "
                 f"p95 {r['hop']['p95_ms']:6.2f} ms")
         if "tick" in r:
             line += f" | all 3 of a tick: p50 {r['tick']['p50_ms']:.2f} ms p95 {r['tick']['p95_ms']:.2f} ms"

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from lead.io import dds
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("LEAD_SHARED", REPO.parent / "shared"))
 
@@ -40,13 +42,12 @@ _domain = [0]
 @pytest.fixture
 def ros_domain(monkeypatch) -> int:
     """A fresh ROS_DOMAIN_ID for this test (and the processes it starts), cycling through
-    20 ids from LEAD_TEST_DOMAIN_BASE. Discovery range is left at its default: measured
-    here, ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST disables the LARGE_DATA fast path
-    (a 2 MB image: ~5 ms with it, ~36 ms without)."""
+    20 ids from LEAD_TEST_DOMAIN_BASE, with lead's DDS transport (lead.io.dds) and the default
+    discovery range."""
     _domain[0] = (_domain[0] + 1) % 20
     d = _DOMAIN_BASE + _domain[0]
     monkeypatch.setenv("ROS_DOMAIN_ID", str(d))
-    monkeypatch.setenv("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")
+    monkeypatch.setenv(dds.VARIABLE, dds.TRANSPORTS)
     monkeypatch.delenv("ROS_AUTOMATIC_DISCOVERY_RANGE", raising=False)
     return d
 

@@ -1,7 +1,8 @@
 """rclpy nodes inside the test process, on the test's ROS_DOMAIN_ID.
 
 They are never destroyed during the run. Fast DDS 3.2 (ros-fastdds 3.2.3) can deadlock for
-good while deleting a participant that has LARGE_DATA's TCP transport (seen here: the test
+good while deleting a participant that has LARGE_DATA's TCP transport (lead's transport until
+stop 16; kept this way in case a run chooses it again) (seen here: the test
 process stuck in TCPChannelResourceBasic::disconnect under rcl_node_fini, where pytest-timeout's
 signal never fires; cf. eProsima/Fast-DDS#2010 and #6066). A participant lives as long as its
 context has a node, so each in-process node gets its own context; close() stops spinning and

@@ -13,6 +13,7 @@ def launch_graph(name: str, **overrides):
     from launch_ros.actions import Node
 
     from lead.graphs import get_graph
+    from lead.io import dds
 
     graph = get_graph(name)
     defaults = {**graph.arguments, **overrides}
@@ -31,7 +32,7 @@ def launch_graph(name: str, **overrides):
         return actions
 
     return LaunchDescription([
-        SetEnvironmentVariable("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA"),
+        SetEnvironmentVariable(dds.VARIABLE, dds.dds_environment()[dds.VARIABLE]),
         *[DeclareLaunchArgument(k, default_value=str(v), description=f"graph argument {k}")
           for k, v in defaults.items()],
         OpaqueFunction(function=nodes),

@@ -26,9 +26,10 @@ _PR_SET_PDEATHSIG = 1
 
 
 def node_environment(domain_id: int | None = None, base: dict[str, str] | None = None) -> dict[str, str]:
-    """Environment every lead process runs with (DESIGN.md §4: LARGE_DATA transport)."""
-    env = dict(os.environ if base is None else base)
-    env.setdefault("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")
+    """Environment every lead process runs with (lead.io.dds: the shared-memory transport)."""
+    from lead.io.dds import dds_environment
+
+    env = dds_environment(base)
     env["PYTHONUNBUFFERED"] = "1"
     if domain_id is not None:
         env["ROS_DOMAIN_ID"] = str(domain_id)

@@ -10,7 +10,7 @@ import sys
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "run", help="start a node graph (each node its own process, sim time, clean shutdown)",
-        description="Start every node of GRAPH as its own process with sim time and the LARGE_DATA "
+        description="Start every node of GRAPH as its own process with sim time and lead's shared-memory "
         "DDS transport, print their output prefixed with the node name, respawn nodes marked so, "
         "and stop them all on Ctrl-C / SIGTERM. `lead graphs` lists the graphs and their arguments.",
     )

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from lead.io.dds import dds_environment
+
 PEER = Path(__file__).with_name("dds_peer.py")
 
 
@@ -19,7 +21,7 @@ class Peer:
     """A dds_peer.py process; lines it prints are read with a timeout."""
 
     def __init__(self, *args: str) -> None:
-        env = dict(os.environ, FASTDDS_BUILTIN_TRANSPORTS="LARGE_DATA", PYTHONUNBUFFERED="1")
+        env = dict(dds_environment(force=True), PYTHONUNBUFFERED="1")
         self.stderr = tempfile.TemporaryFile(mode="w+")  # a file, so a chatty peer never blocks
         self.proc = subprocess.Popen([sys.executable, str(PEER), *args], stdout=subprocess.PIPE,
                                      stderr=self.stderr, env=env)

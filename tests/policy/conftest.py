@@ -58,6 +58,8 @@ def ros_domain(monkeypatch) -> int:
     if d > MAX_DOMAIN:
         d = 215 + d % (MAX_DOMAIN - 215 + 1)
     monkeypatch.setenv("ROS_DOMAIN_ID", str(d))
-    monkeypatch.setenv("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")
+    from lead.io import dds
+
+    monkeypatch.setenv(dds.VARIABLE, dds.TRANSPORTS)
     monkeypatch.delenv("ROS_AUTOMATIC_DISCOVERY_RANGE", raising=False)
     return d

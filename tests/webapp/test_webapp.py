@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from lead.io.dds import dds_environment
 from tests.viz.bagmaker import make_bag
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,7 +41,7 @@ def _get(port: int, path: str, headers: dict | None = None, host: str = "127.0.0
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     out = tmp_path_factory.mktemp("webapp") / "results"
-    env = dict(os.environ, FASTDDS_BUILTIN_TRANSPORTS="LARGE_DATA")
+    env = dds_environment(force=True)
     domain = int(os.environ.get("LEAD_TEST_DOMAIN_BASE", "40")) + 19
     r = subprocess.run([sys.executable, "-m", "lead.cli", "eval", "--routes", ROUTES, "--route-ids", "0", "--rig",
                         "minimal", "--num-vehicles", "4", "--num-pedestrians", "0", "--out", str(out), "--domain-id",

@@ -1,0 +1,33 @@
+"""The Fast DDS transport every lead process uses (DESIGN.md §4, corrected at stop 16).
+
+Shared memory only, with messages up to 8 MB sent whole through a 32 MB segment per
+participant. Measured on these machines (Fast DDS 3.2.3, rmw_fastrtps 9.3.3, 2 cores):
+
+- a 1024x512 bgra8 image between two processes: p50 4.1 ms (LARGE_DATA 4.4 ms, Fast DDS's
+  default UDP + 512 KB shared memory 35.7 ms: it cuts the image into 64 KB fragments);
+- discovery: three processes starting together on a reused domain failed to match a pair
+  in 2 of 40 tries (twice) with LARGE_DATA and 0 of 40 with this; with LARGE_DATA whole test
+  runs lost a topic or a service for good about twice per `make test`;
+- LARGE_DATA's TCP transport can also hang for good deleting a participant (lead.nodes._spin).
+
+The price: every participant talking to lead must be on this host and use the same setting
+(as LARGE_DATA also required). A user's own FASTDDS_BUILTIN_TRANSPORTS wins.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+VARIABLE = "FASTDDS_BUILTIN_TRANSPORTS"
+TRANSPORTS = "SHM?max_msg_size=8MB&sockets_size=32MB"
+
+
+def dds_environment(base: Mapping[str, str] | None = None, *, force: bool = False) -> dict[str, str]:
+    """`base` (default: this process's environment) with lead's transport, unless the user
+    chose one (or `force`, for tests that must all speak the same)."""
+    env = dict(os.environ if base is None else base)
+    if force:
+        env[VARIABLE] = TRANSPORTS
+    else:
+        env.setdefault(VARIABLE, TRANSPORTS)
+    return env
