@@ -19,6 +19,12 @@ def _street(grid, length: float = 110.0):
     return start, dense_route(grid, [start.xyz[:2], start.next(length)[0].xyz[:2]])
 
 
+def _standing(actor_id: int, blueprint: str, wp, role: str = "scenario") -> PathActor:
+    """A vehicle standing on waypoint `wp`, facing along its lane (a two-point path, speed 0)."""
+    return PathActor(actor_id, blueprint, np.array([wp.xyz[:2], wp.next(1.0)[0].xyz[:2]]), lambda t: 0.0,
+                     role_name=role)
+
+
 def _cruise(h: Harness) -> float:
     r = h.expert.route
     return h.expert.config.ratio_target_speed_limit * float(r.speed_limit[r.index])
@@ -136,8 +142,7 @@ def _lateral(route, x, y) -> np.ndarray:
 def test_passes_a_parked_vehicle_on_the_free_oncoming_lane_and_returns(grid):
     start, route = _street(grid, 110.0)
     spot = start.next(50.0)[0]
-    parked = PathActor(100, "vehicle.tesla.model3", np.array([spot.xyz[:2], spot.next(1.0)[0].xyz[:2]]),
-                       lambda t: 0.0, role_name="scenario")
+    parked = _standing(100, "vehicle.tesla.model3", spot)
     h = Harness(grid, route, [parked], scenarios=[ScenarioHint("ParkedObstacleTwoWays", spot.xyz)])
     log = h.run(40.0, until=lambda h: h.expert.route.distance_to_end < 0.5 and h.log.speed[-1] < 0.05)
     a = log.arrays()
@@ -158,10 +163,8 @@ def test_passes_a_whole_accident_whose_last_cars_are_beyond_the_detection_range(
     (the expert once shifted around the police car only and stood behind the next car)."""
     start, route = _street(grid, 140.0)
     spots = [start.next(d)[0] for d in (45.0, 55.0, 61.0)]
-    cars = [PathActor(100 + k, bp, np.array([wp.xyz[:2], wp.next(1.0)[0].xyz[:2]]), lambda t: 0.0,
-                      role_name="scenario")
-            for k, (bp, wp) in enumerate(zip(("vehicle.dodge.charger_police_2020", "vehicle.tesla.model3",
-                                              "vehicle.audi.tt"), spots))]
+    blueprints = ("vehicle.dodge.charger_police_2020", "vehicle.tesla.model3", "vehicle.audi.tt")
+    cars = [_standing(100 + k, bp, wp) for k, (bp, wp) in enumerate(zip(blueprints, spots))]
     hint = ScenarioHint("Accident", start.xyz, {"distance": {"value": "45"}})
     h = Harness(grid, route, cars, scenarios=[hint])
     log = h.run(50.0, until=lambda h: h.expert.route.distance_to_end < 0.5 and h.log.speed[-1] < 0.05)
@@ -175,8 +178,7 @@ def test_a_standing_scenario_vehicle_without_an_obstacle_scenario_is_waited_for_
     """A BlockedIntersection-style blocker: no obstacle scenario on the route, so no pass."""
     start, route = _street(grid, 110.0)
     spot = start.next(50.0)[0]
-    blocker = PathActor(100, "vehicle.tesla.model3", np.array([spot.xyz[:2], spot.next(1.0)[0].xyz[:2]]),
-                        lambda t: 0.0, role_name="BlockedIntersection_1/blocker")
+    blocker = _standing(100, "vehicle.tesla.model3", spot, role="BlockedIntersection_1/blocker")
     h = Harness(grid, route, [blocker], scenarios=[ScenarioHint("BlockedIntersection", start.xyz)])
     log = h.run(25.0)
     a = log.arrays()
@@ -188,8 +190,7 @@ def test_a_standing_scenario_vehicle_without_an_obstacle_scenario_is_waited_for_
 def test_waits_behind_the_parked_vehicle_while_the_oncoming_lane_is_busy(grid):
     start, route = _street(grid, 110.0)
     spot = start.next(50.0)[0]
-    parked = PathActor(100, "vehicle.tesla.model3", np.array([spot.xyz[:2], spot.next(1.0)[0].xyz[:2]]),
-                       lambda t: 0.0, role_name="scenario")
+    parked = _standing(100, "vehicle.tesla.model3", spot)
     oncoming_lane = start.get_left_lane()
     assert oncoming_lane.lane_id * start.lane_id < 0
     cars = [PathActor(200 + k, "vehicle.audi.a2", lane_path(oncoming_lane.previous(75.0 + 22.0 * k)[0], 250.0),
@@ -224,8 +225,7 @@ def test_passes_on_the_neighbour_lane_of_its_own_direction(grid):
     start = grid.get_waypoint_xodr(9, -2, 3.0)
     route = dense_route(grid, [start.xyz[:2], start.next(100.0)[0].xyz[:2]])
     spot = start.next(50.0)[0]
-    parked = PathActor(100, "vehicle.tesla.model3", np.array([spot.xyz[:2], spot.next(1.0)[0].xyz[:2]]),
-                       lambda t: 0.0, role_name="scenario")
+    parked = _standing(100, "vehicle.tesla.model3", spot)
     h = Harness(grid, route, [parked], scenarios=[ScenarioHint("ParkedObstacle", spot.xyz)])
     log = h.run(40.0, until=lambda h: h.expert.route.distance_to_end < 0.5 and h.log.speed[-1] < 0.05)
     a = log.arrays()

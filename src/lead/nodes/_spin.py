@@ -15,7 +15,8 @@ def exit_deadline(seconds: int = 10) -> None:
     """End this process at most `seconds` from now, whatever happens: SIGALRM's default action
     (no Python handler, so it works even if a C call never returns). Called before DDS
     teardown: Fast DDS 3.2.3 can deadlock for good deleting a LARGE_DATA participant
-    (TCPChannelResourceBasic::disconnect), which would leave a stray node on the domain."""
+    (TCPChannelResourceBasic::disconnect), which would leave a stray node on the domain.
+    lead's own transport has no TCP (lead.io.dds), but a user may choose LARGE_DATA."""
     import signal
 
     signal.signal(signal.SIGALRM, signal.SIG_DFL)
@@ -45,21 +46,25 @@ def run_node(factory: Callable[[], Node], argv: list[str] | None = None) -> int:
     return code
 
 
-def spin_while(node: Node, keep_going: Callable[[], bool] = lambda: True,
-               timeout: float = 0.1) -> SingleThreadedExecutor:
-    """Spin `node` on this thread while `keep_going()` and rclpy is up; return the executor
-    (for a final drain). A node that calls rclpy.shutdown() from another thread ends it
-    quietly. Single-threaded on purpose: rclpy 9.1.2's MultiThreadedExecutor busy-loops
-    when callbacks share the default mutually-exclusive group (pending futures pile up and
-    the spinning thread holds the GIL, starving our sim/route threads)."""
+def executor_for(node: Node) -> SingleThreadedExecutor:
+    """A single-threaded executor spinning `node`. Single-threaded on purpose: rclpy 9.1.2's
+    MultiThreadedExecutor busy-loops when callbacks share the default mutually-exclusive
+    group (pending futures pile up and the spinning thread holds the GIL, starving our
+    sim/route threads)."""
     ex = SingleThreadedExecutor()
     ex.add_node(node)
+    return ex
+
+
+def spin_while(executor: SingleThreadedExecutor, keep_going: Callable[[], bool] = lambda: True,
+               timeout: float = 0.1) -> None:
+    """Spin on this thread while `keep_going()` and rclpy is up. A node that calls
+    rclpy.shutdown() from another thread ends it quietly."""
     try:
         while rclpy.ok() and keep_going():
-            ex.spin_once(timeout_sec=timeout)
+            executor.spin_once(timeout_sec=timeout)
     except ExternalShutdownException:
         pass
-    return ex
 
 
 def message_class(type_name: str):

@@ -29,7 +29,7 @@ from rclpy.node import Node
 
 from lead.control.vehicle_control import VehicleControl
 from lead.io import qos
-from lead.nodes._spin import exit_deadline, spin_while
+from lead.nodes._spin import executor_for, exit_deadline, spin_while
 from lead.io.stamps import header_stamp_ns
 from lead.nodes._lockstep import LockstepWorld
 from lead.nodes.world import CONTROL_TOPIC, SERVICE_PREFIX, weather_dict
@@ -326,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     node = None
     try:
         node = CarlaWorldNode()
-        spin_while(node, lambda: not node._stop.is_set())
+        spin_while(executor_for(node), lambda: not node._stop.is_set())
     except KeyboardInterrupt:
         pass
     except CarlaError as e:

@@ -22,7 +22,7 @@ from rclpy.signals import SignalHandlerOptions
 
 from lead.io import data_table as DT
 from lead.io import qos
-from lead.nodes._spin import exit_deadline, spin_while
+from lead.nodes._spin import executor_for, exit_deadline, spin_while
 from lead.io.msgdefs import message_class
 from lead.recording.recorder import RouteRecorder
 
@@ -96,16 +96,17 @@ def main(argv: list[str] | None = None) -> int:
     code = 0
     try:
         node = Recorder()
-        spin_while(node, lambda: stop["sig"] is None)
-        # drain: take what is queued (the last route's final status among it) before closing
-        end, seen = time.monotonic() + 2.0, [-1, time.monotonic()]
-
-        def draining() -> bool:
-            if node.received != seen[0]:
-                seen[:] = [node.received, time.monotonic()]
-            return time.monotonic() < end and time.monotonic() - seen[1] <= 0.3
-
-        spin_while(node, draining, timeout=0.02)
+        ex = executor_for(node)
+        spin_while(ex, lambda: stop["sig"] is None)
+        # drain: take what is queued (the last route's final status among it) before closing,
+        # until nothing came for 0.3 s (2 s at most)
+        quiet_since = time.monotonic()
+        end = quiet_since + 2.0
+        received = node.received
+        while rclpy.ok() and time.monotonic() < end and time.monotonic() - quiet_since <= 0.3:
+            ex.spin_once(timeout_sec=0.02)
+            if node.received != received:
+                received, quiet_since = node.received, time.monotonic()
     except Exception:  # noqa: BLE001 — say why, exit non-zero for the runner
         import logging
 

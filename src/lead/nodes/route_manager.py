@@ -22,7 +22,7 @@ import rclpy
 from rclpy.node import Node
 
 from lead.io import qos
-from lead.nodes._spin import exit_deadline, spin_while
+from lead.nodes._spin import executor_for, exit_deadline, spin_while
 from lead.io.stamps import header_stamp_ns, make_header
 from lead.io.sync import ExactTimeSynchronizer
 from lead.leaderboard.campaign import Campaign, RouteRun, plan_jobs
@@ -379,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
     node = None
     try:
         node = RouteManager()
-        spin_while(node)
+        spin_while(executor_for(node))
     except KeyboardInterrupt:
         pass
     finally:

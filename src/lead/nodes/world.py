@@ -26,7 +26,7 @@ from rclpy.node import Node
 
 from lead.control.vehicle_control import VehicleControl
 from lead.io import qos
-from lead.nodes._spin import exit_deadline, spin_while
+from lead.nodes._spin import executor_for, exit_deadline, spin_while
 from lead.io.stamps import header_stamp_ns
 from lead.nodes._lockstep import LockstepWorld
 from lead.sim import messages as M
@@ -374,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     node = None
     try:
         node = WorldNode()
-        spin_while(node, lambda: not node._stop.is_set())
+        spin_while(executor_for(node), lambda: not node._stop.is_set())
     except KeyboardInterrupt:
         pass
     except Exception:
