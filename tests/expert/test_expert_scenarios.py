@@ -134,6 +134,9 @@ def _lateral(route, x, y) -> np.ndarray:
         j = min(i + 1, len(pts) - 1)
         i = j - 1
         d = pts[j] - pts[i]
+        while np.linalg.norm(d) == 0.0 and i > 0:  # a repeated point (the route's end)
+            i -= 1
+            d = pts[j] - pts[i]
         d /= np.linalg.norm(d)
         out.append(-(d[0] * (py - pts[i, 1]) - d[1] * (px - pts[i, 0])))
     return np.array(out)
@@ -317,3 +320,65 @@ def test_creeps_past_what_only_the_forecast_sees_after_170_ticks(grid):
     creeping = np.arange(len(a["x"])) >= resume
     creeping &= a["x"] + 2.45 < 172.0  # until its front is past the pedestrian
     assert creeping.sum() > 20 and a["speed"][creeping].max() < h.expert.config.creep_speed + 0.3
+
+
+def _riding_bicycles(start, ahead: float, lateral: float, speed: float = 10.0 / 3.6) -> list[PathActor]:
+    """HazardAtSideLane's two bicycles: 9 m apart at the right edge of the lane, riding 40 m
+    at `speed`, then standing (as the scenario's BasicAgent leaves them)."""
+    away = np.asarray(start.xyz[:2]) - np.asarray(start.get_left_lane().xyz[:2])  # straight streets only
+    right = away / np.linalg.norm(away)
+    bikes = []
+    for k, d in enumerate((ahead, ahead + 9.0)):
+        path = lane_path(start.next(d)[0], 40.0) + lateral * right
+        bikes.append(PathActor(500 + k, "vehicle.bh.crossbike", path, lambda t: speed,
+                               role_name=f"HazardAtSideLane_1/bicycle_{k + 1}"))
+    return bikes
+
+
+def test_passes_bicycles_riding_at_the_lane_edge_on_the_left_lane(grid):
+    """HazardAtSideLane: ride up behind them, shift onto the left lane (own direction) within
+    25 m of the last one, stay there while they ride on, come back after the last one."""
+    start = grid.get_waypoint_xodr(9, -2, 3.0)
+    route = dense_route(grid, [start.xyz[:2], start.next(150.0)[0].xyz[:2]])
+    bikes = _riding_bicycles(start, 45.0, 0.55 * start.lane_width / 2.0)
+    h = Harness(grid, route, bikes, scenarios=[ScenarioHint("HazardAtSideLane", start.xyz)])
+    log = h.run(40.0, until=lambda h: h.expert.route.distance_to_end < 0.5 and h.log.speed[-1] < 0.05)
+    a = log.arrays()
+    assert not log.collisions and min(log.min_gap[500], log.min_gap[501]) > 0.5
+    assert h.expert.route.distance_to_end < 1.0  # passed both and finished the route
+    left = start.get_left_lane()
+    assert left.lane_id * start.lane_id > 0  # the left lane is of the ego's direction
+    lat = _lateral(route, a["x"], a["y"])
+    # beside the last bicycle (where it was at that tick) the ego is on the left lane
+    pts = route_xy(route)
+    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(pts, axis=0), axis=1))])
+
+    def along(x, y):
+        return arc[np.argmin(np.hypot(pts[:, 0, None] - x, pts[:, 1, None] - y), axis=0)]
+
+    bike_s = along(np.array([bikes[1].path[0, 0]]), np.array([bikes[1].path[0, 1]]))[0] \
+        + np.minimum(10.0 / 3.6 * a["t"], 40.0)
+    beside = np.abs(along(a["x"], a["y"]) - bike_s) < 1.0
+    assert beside.any() and lat[beside].min() > 2.5
+    assert abs(lat[-1]) < 0.3  # back in its lane
+    assert "HazardAtSideLane" in {o.labels.scenario_type for o in log.outputs}
+    assert a["speed"].max() > 6.0  # did not ride behind them at 10 km/h all along
+
+
+def test_passes_bicycles_on_the_oncoming_lane_only_when_it_is_free(grid):
+    """HazardAtSideLaneTwoWays: behind the bicycles while an oncoming car comes, then the pass."""
+    start, route = _street(grid, 160.0)
+    bikes = _riding_bicycles(start, 30.0, 0.55 * start.lane_width / 2.0)
+    oncoming_lane = start.get_left_lane()
+    assert oncoming_lane.lane_id * start.lane_id < 0
+    car = PathActor(700, "vehicle.audi.a2", lane_path(oncoming_lane.previous(120.0)[0], 250.0), lambda t: 8.0)
+    h = Harness(grid, route, [*bikes, car], scenarios=[ScenarioHint("HazardAtSideLaneTwoWays", start.xyz)])
+    log = h.run(60.0, until=lambda h: h.expert.route.distance_to_end < 0.5 and h.log.speed[-1] < 0.05)
+    a = log.arrays()
+    assert not log.collisions and min(log.min_gap[500], log.min_gap[501], log.min_gap[700]) > 0.5
+    lat = _lateral(route, a["x"], a["y"])
+    car_x = np.array([car.path[0, 0] - 8.0 * t for t in a["t"]])  # the oncoming car drives west
+    assert car.path[-1, 0] < car.path[0, 0] and a["x"][-1] > a["x"][0]
+    assert (lat[car_x > a["x"] + 5.0] < 1.0).all()  # never in the oncoming lane before the car has gone by
+    assert lat.max() > 2.5 and h.expert.route.distance_to_end < 1.0  # then passed on it, and finished
+    assert "HazardAtSideLaneTwoWays" in {o.labels.scenario_type for o in log.outputs}

@@ -141,6 +141,9 @@ class ExpertConfig:
     lane_shift_extension_length_for_yield_to_emergency_vehicle: float = 20.0
     emergency_yield_start: float = 30.0  # m ahead where the shift aside begins
     emergency_yield_length: float = 20.0
+    max_distance_to_process_hazard_at_side_lane: float = 25.0  # to the last bicycle
+    max_distance_to_process_hazard_at_side_lane_two_ways: float = 10.0  # to the first bicycle
+    hazard_two_ways_pass_beyond: float = 17.0  # the TwoWays shift ends this far past the last bicycle
     shifts: dict[str, ShiftParams] = field(default_factory=_default_shifts)
 
     # --- control --------------------------------------------------------------------------

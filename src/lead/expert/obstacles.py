@@ -9,7 +9,8 @@ TwoWays variants: short transitions into the oncoming lane). The ego waits (IDM,
 0.1 s) just after the shift starts until the lane it moves into is free for the time it
 needs to pass plus 10 m and 0.2 s; TwoWays passes then happen at 40 km/h (slower where the
 shifted route bends). An emergency vehicle closing in from behind makes the ego move onto a
-free neighbour lane of its own direction until it has passed.
+free neighbour lane of its own direction until it has passed. Bicycles riding at the lane's
+edge (HazardAtSideLane*) are passed by lead.expert.hazard.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from lead.expert import hazard
 from lead.expert.config import OBSTACLE_SCENARIOS, ExpertConfig, ShiftParams
 from lead.expert.idm import idm_target_speed
 from lead.expert.inputs import ActorsView, Category, EgoView
@@ -113,18 +115,21 @@ class RouteObstacles:
 
     def __init__(self, map_: Map, config: ExpertConfig, hints: Sequence[ScenarioHint] = ()) -> None:
         self.map, self.config = map_, config
-        self.hints = [h for h in hints if h.type in OBSTACLE_SCENARIOS]
+        self.hints = [h for h in hints if h.type in OBSTACLE_SCENARIOS + hazard.HAZARD_SCENARIOS]
         self.active: _Obstacle | None = None
+        self.hazard: hazard.HazardPass | None = None
         self.done_ids: set[int] = set()
         self.emergency: tuple[int, bool, int] | None = None  # (actor id, to_left, shift end index)
         self._lanes_cache: dict[tuple[int, int, int], set[tuple[int, int]]] = {}
 
     # ------------------------------------------------------------------ detection
-    def _hint_near(self, xy: np.ndarray) -> ScenarioHint | None:
-        """The route's obstacle scenario whose trigger is nearest: within 60 m beyond its
-        `distance` (how far past the trigger the scenario puts its obstacle)."""
+    def _hint_near(self, xy: np.ndarray, types: Sequence[str] = OBSTACLE_SCENARIOS) -> ScenarioHint | None:
+        """The route's scenario of one of `types` whose trigger is nearest: within 60 m beyond
+        its `distance` (how far past the trigger the scenario puts its obstacle)."""
         best, best_d = None, math.inf
         for h in self.hints:
+            if h.type not in types:
+                continue
             d = math.hypot(h.location[0] - xy[0], h.location[1] - xy[1])
             try:
                 reach = 60.0 + float(h.parameter("distance") or 0.0)
@@ -151,10 +156,8 @@ class RouteObstacles:
             role, hint = actors.roles[i], self._hint_near(xy)
             # props are always passed; a vehicle only near an obstacle scenario of the route
             # (LEAD's expert knows the active scenarios: not a BlockedIntersection's blocker)
-            # and only a scenario actor: role "scenario" (scenario_runner), "<scenario>/<label>"
-            # (our world's /carla/actor_list) or "" (not listed yet), never "background" traffic
-            scenario_actor = role.startswith("scenario") or "/" in role or role == ""
-            if actors.category[i] != Category.STATIC and (hint is None or not scenario_actor):
+            # and only a scenario's own actor, never background traffic
+            if actors.category[i] != Category.STATIC and (hint is None or not hazard.scenario_actor(role)):
                 continue
             idx = route.nearest_index(xy)
             if idx <= route.index or idx >= len(route) - 1:
@@ -271,9 +274,12 @@ class RouteObstacles:
     def update(self, route: DenseRoute, ego: EgoView, actors: ActorsView, target_speed: float) -> ObstacleDecision:
         c = self.config
         yielding = self._yield_to_emergency(route, ego, actors)
-        if self.active is None:
+        if self.active is None and self.hazard is None:
             self.active = self._detect(route, ego, actors)
-        elif self.active.from_index < 0 or route.index < self.active.from_index:
+            if self.active is None:
+                group = hazard.detect(route, ego, actors, c, self._hazard_type_near, self.done_ids)
+                self.hazard = hazard.HazardPass(group) if group is not None else None
+        elif self.active is not None and (self.active.from_index < 0 or route.index < self.active.from_index):
             # until the shift begins the group may still grow: members that came into range, or
             # whose role arrived on /carla/actor_list a tick after they appeared on /carla/objects
             again = self._detect(route, ego, actors)
@@ -284,6 +290,8 @@ class RouteObstacles:
         # is the one thing not to do, so the collision checks skip it
         none = ObstacleDecision(c.default_overtake_speed, override=True, scenario_type="YieldToEmergencyVehicle",
                                 ignore_ids=yielding) if yielding else ObstacleDecision(target_speed)
+        if self.hazard is not None:
+            return self._pass_hazard(route, ego, actors, target_speed, none)
         if ob is None:
             return none
         first = actors.index_of(ob.first)
@@ -328,6 +336,33 @@ class RouteObstacles:
         hold = idm_target_speed(c, target_speed, ego.extent[0], ego.speed, 0.0, merge, s0, headway)
         hold = min(hold, self._approach_cap(route, ob, distance, target_speed))
         return ObstacleDecision(hold, True, False, ob.first, distance, ob.type, ids, yielding)
+
+    def _hazard_type_near(self, xy: np.ndarray) -> str | None:
+        h = self._hint_near(xy, hazard.HAZARD_SCENARIOS)
+        return h.type if h is not None else None
+
+    def _pass_hazard(self, route: DenseRoute, ego: EgoView, actors: ActorsView, target_speed: float,
+                     none: ObstacleDecision) -> ObstacleDecision:
+        """Bicycles at the lane's edge: ride behind them, then pass on the left lane."""
+        hz = self.hazard
+        group = hz.group
+
+        def path_clear() -> bool:  # the TwoWays check, on the pass hz has just planned
+            ob = _Obstacle(group.type, group.ids, group.ids[0], group.ids[-1], True, True, ShiftParams(0.0, 0.0, 0.0),
+                           hz.from_index, hz.to_index)
+            return self._path_clear(route, ego, actors, ob, target_speed, self.config.default_overtake_speed)
+
+        state = hz.step(route, ego, actors, self.config, path_clear)
+        if state == "done":
+            self.done_ids.update(group.ids)
+            self.hazard = None
+            return none
+        ids = frozenset(group.ids) if state == "pass" else frozenset()
+        if state == "pass" and group.two_ways:
+            return ObstacleDecision(self.config.default_overtake_speed, override=True, scenario_type=group.type,
+                                    obstacle_ids=ids, ignore_ids=none.ignore_ids)
+        return ObstacleDecision(none.target_speed, override=none.override, scenario_type=group.type,
+                                obstacle_ids=ids, ignore_ids=none.ignore_ids)
 
     def _approach_cap(self, route: DenseRoute, ob: _Obstacle, distance: float, target_speed: float) -> float:
         """LEAD slows down 25-50 m before an accident, construction or parked obstacle."""
@@ -390,4 +425,6 @@ class RouteObstacles:
     def scenario_type(self) -> str:
         if self.active is not None:
             return self.active.type
+        if self.hazard is not None:
+            return self.hazard.group.type
         return "YieldToEmergencyVehicle" if self.emergency is not None else ""

@@ -238,14 +238,16 @@ class DenseRoute:
         self.shift_smoothly(start, end, to_left, tr, factor)
         return start, end
 
-    def extend_shift(self, to_left: bool, previous_end: int) -> int:
-        """Keep the route shifted 20 m ahead of the ego while an emergency vehicle passes
-        (LEAD's extend_lane_shift_transition_for_yield_to_emergency_vehicle); returns the new
-        end of the fully shifted part."""
+    def extend_shift(self, to_left: bool, previous_end: int, until: int | None = None) -> int:
+        """Keep the route shifted up to `until` plus one transition: by default 20 m ahead of
+        the ego while an emergency vehicle passes, or past a riding bicycle (LEAD's
+        extend_lane_shift_transition_for_yield_to_emergency_vehicle / _for_hazard_at_side_lane);
+        returns the new end of the fully shifted part (it never moves back)."""
         c = self.config
         tr = c.points(c.transition_smoothness_distance)
-        end_shift = self.index + c.points(c.lane_shift_extension_length_for_yield_to_emergency_vehicle)
-        stop = min(max(end_shift + 2 * tr, previous_end + tr), len(self.points))
+        if until is None:
+            until = self.index + c.points(c.lane_shift_extension_length_for_yield_to_emergency_vehicle)
+        stop = min(max(until + 2 * tr, previous_end + tr), len(self.points))
         back = int(RoadOption.CHANGELANERIGHT if to_left else RoadOption.CHANGELANELEFT)
         for idx in range(max(previous_end, 0), stop):
             ratio = 1.0
