@@ -10,7 +10,7 @@ bgra8, and three 384x384 rgb8 (per image, and per tick until the third arrives).
 lead's transport (lead.io.dds: shared memory, 8 MB messages) and ROS's default discovery
 range; for comparison also with Fast DDS's default transports, with LARGE_DATA (lead's
 transport until stop 16), and with ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST, under which
-LARGE_DATA measures no faster than the
+LARGE_DATA (and lead's transport) measures no faster than the
 default. Domain: $LEAD_BENCH_DOMAIN (139).
 
 MCAP: 1024x512 bgra8 camera-like images through BagWriter / BagReader, and the same

@@ -8,7 +8,9 @@ participant. Measured on these machines (Fast DDS 3.2.3, rmw_fastrtps 9.3.3, 2 c
 - discovery: three processes starting together on a reused domain failed to match a pair
   in 2 of 40 tries (twice) with LARGE_DATA and 0 of 40 with this; with LARGE_DATA whole test
   runs lost a topic or a service for good about twice per `make test`;
-- LARGE_DATA's TCP transport can also hang for good deleting a participant (lead.nodes._spin).
+- LARGE_DATA's TCP transport can also hang for good deleting a participant (lead.nodes._spin);
+- ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST loses the fast path with either setting (the same
+  image: ~37 ms): leave the range at its default.
 
 The price: every participant talking to lead must be on this host and use the same setting
 (as LARGE_DATA also required). A user's own FASTDDS_BUILTIN_TRANSPORTS wins.
