@@ -107,6 +107,10 @@ class GraphRunner:
 
     def run(self, timeout: float | None = None) -> int:
         """Supervise in the calling thread (it must outlive the children: PDEATHSIG is per thread)."""
+        from lead.io.dds import slow_settings
+
+        for why in slow_settings(self.env):
+            self.log(f"warning: {why}")
         for c in self.children:
             self._start(c)
         deadline = None if timeout is None else time.monotonic() + timeout

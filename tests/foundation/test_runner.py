@@ -145,3 +145,20 @@ def test_every_launch_file_names_an_existing_graph(repo: Path):
         m = re.search(r"""launch_graph\(\s*["']([^"']+)["']""", f.read_text())
         assert m, f"{f.name} does not build its graph with lead.launch_support.launch_graph"
         assert m.group(1) in GRAPHS, f"{f.name} names unknown graph {m.group(1)!r}"
+
+
+def test_slow_dds_settings_are_named_and_lead_defaults_are_not():
+    from lead.io import dds
+    from lead.runner import node_environment
+
+    env = node_environment(base={})
+    assert env[dds.VARIABLE] == dds.TRANSPORTS and dds.slow_settings(env) == []
+    assert node_environment(base={dds.VARIABLE: "LARGE_DATA"})[dds.VARIABLE] == "LARGE_DATA"  # the user's wins
+    slow = dds.slow_settings({"ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST", dds.VARIABLE: "DEFAULT"})
+    assert len(slow) == 2 and "LOCALHOST" in slow[0] and "DEFAULT" in slow[1]
+
+
+def test_runner_warns_about_a_localhost_discovery_range(ros_domain, monkeypatch):
+    monkeypatch.setenv("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+    r = subprocess.run([*LEAD, "run", "smoke", "--domain-id", str(ros_domain), "--timeout", "1"], capture_output=True, text=True, timeout=60)
+    assert "warning: ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST" in r.stdout, r.stdout[-2000:] + r.stderr[-2000:]

@@ -33,3 +33,16 @@ def dds_environment(base: Mapping[str, str] | None = None, *, force: bool = Fals
     else:
         env.setdefault(VARIABLE, TRANSPORTS)
     return env
+
+
+def slow_settings(env: Mapping[str, str]) -> list[str]:
+    """Why lead's topics would be slow with this environment (one sentence each, none if fine)."""
+    out = []
+    if env.get("ROS_AUTOMATIC_DISCOVERY_RANGE", "").upper() == "LOCALHOST":
+        out.append("ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST: Fast DDS then sends images over UDP "
+                   "(a 1024x512 camera ~37 ms instead of ~4 ms between nodes); unset it to keep shared memory")
+    transports = env.get(VARIABLE, TRANSPORTS)
+    if transports.split("?")[0].upper() in ("DEFAULT", "UDPV4", "UDPV6", "DEFAULTV6"):
+        out.append(f"{VARIABLE}={transports}: large messages are cut into 64 KB fragments "
+                   f"(~9x slower for a camera image than lead's {TRANSPORTS})")
+    return out
