@@ -40,7 +40,7 @@ _domain = [0]
 
 
 @pytest.fixture
-def ros_domain(monkeypatch) -> int:
+def ros_domain(monkeypatch):
     """A fresh ROS_DOMAIN_ID for this test (and the processes it starts), cycling through
     20 ids from LEAD_TEST_DOMAIN_BASE, with lead's DDS transport (lead.io.dds) and the default
     discovery range."""
@@ -49,7 +49,8 @@ def ros_domain(monkeypatch) -> int:
     monkeypatch.setenv("ROS_DOMAIN_ID", str(d))
     monkeypatch.setenv(dds.VARIABLE, dds.TRANSPORTS)
     monkeypatch.delenv("ROS_AUTOMATIC_DISCOVERY_RANGE", raising=False)
-    return d
+    yield d
+    dds.clean_zombie_shm()  # what this test's killed processes left in /dev/shm (RAM)
 
 
 def pytest_sessionfinish(session, exitstatus):

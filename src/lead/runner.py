@@ -181,3 +181,7 @@ class GraphRunner:
         for c in self.children:
             if c.reader:
                 c.reader.join(timeout=1.0)
+        from lead.io.dds import clean_zombie_shm
+
+        if n := clean_zombie_shm():  # a node killed above, or a crash, left its segment in RAM
+            self.log(f"removed {n} shared-memory segment(s) of DDS participants that had died")

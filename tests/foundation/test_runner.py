@@ -162,3 +162,37 @@ def test_runner_warns_about_a_localhost_discovery_range(ros_domain, monkeypatch)
     monkeypatch.setenv("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     r = subprocess.run([*LEAD, "run", "smoke", "--domain-id", str(ros_domain), "--timeout", "1"], capture_output=True, text=True, timeout=60)
     assert "warning: ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST" in r.stdout, r.stdout[-2000:] + r.stderr[-2000:]
+
+
+def test_the_docs_name_leads_dds_transport(repo: Path):
+    from lead.io import dds
+
+    for doc in ("README.md", "docs/carla.md"):
+        assert dds.TRANSPORTS in (repo / doc).read_text(), f"{doc} does not give {dds.VARIABLE}={dds.TRANSPORTS}"
+
+
+def test_zombie_shared_memory_of_a_killed_participant_is_removed(ros_domain):
+    """A SIGKILLed DDS process leaves its segment in /dev/shm (RAM); clean_zombie_shm (Fast DDS's
+    own `fastdds shm clean`) removes it and leaves live participants' files alone."""
+    from lead.io import dds
+
+    code = "import rclpy, time; rclpy.init(); n = rclpy.create_node('zombie'); print('up', flush=True); time.sleep(60)"
+
+    def segments() -> set[str]:
+        return {f for f in os.listdir("/dev/shm") if re.fullmatch(r"fastdds_[0-9a-f]{16}", f)}
+
+    base = segments()
+    live = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    doomed = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert live.stdout.readline().strip() == "up" and doomed.stdout.readline().strip() == "up"
+        mine = segments() - base
+        assert len(mine) == 2, mine  # one segment per participant
+        doomed.kill()
+        doomed.wait()
+        assert dds.clean_zombie_shm() >= 1
+        assert len(mine & segments()) == 1  # the killed one's is gone, the live one's stays
+    finally:
+        for p in (live, doomed):
+            p.kill()
+            p.wait()

@@ -46,7 +46,7 @@ MAX_DOMAIN = 232  # Fast DDS computes ports from the domain id; above 232 they p
 
 
 @pytest.fixture
-def ros_domain(monkeypatch) -> int:
+def ros_domain(monkeypatch):
     """tests/conftest.py's per-test ROS_DOMAIN_ID, cycling through 20 ids from
     LEAD_TEST_DOMAIN_BASE, except that a base whose ids would pass 232 (which Fast DDS
     refuses) is folded into the valid high range 215..232 instead of crashing rclpy."""
@@ -62,4 +62,5 @@ def ros_domain(monkeypatch) -> int:
 
     monkeypatch.setenv(dds.VARIABLE, dds.TRANSPORTS)
     monkeypatch.delenv("ROS_AUTOMATIC_DISCOVERY_RANGE", raising=False)
-    return d
+    yield d
+    dds.clean_zombie_shm()

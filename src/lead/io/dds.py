@@ -1,10 +1,13 @@
 """The Fast DDS transport every lead process uses (DESIGN.md §4, corrected at stop 16).
 
-Shared memory only, with messages up to 8 MB sent whole through a 32 MB segment per
-participant. Measured on these machines (Fast DDS 3.2.3, rmw_fastrtps 9.3.3, 2 cores):
+Shared memory only, messages up to 4 MB sent whole, a 16 MB socket size. Each participant
+maps a segment of twice the socket size in /dev/shm, which is RAM (33.5 MB here; LARGE_DATA's
+9.1 MB). Measured on these machines (Fast DDS 3.2.3, rmw_fastrtps 9.3.3, 2 cores):
 
-- a 1024x512 bgra8 image between two processes: p50 4.1 ms (LARGE_DATA 4.4 ms, Fast DDS's
+- a 1024x512 bgra8 image between two processes: p50 4.1 ms (LARGE_DATA 4.4-6.2 ms, Fast DDS's
   default UDP + 512 KB shared memory 35.7 ms: it cuts the image into 64 KB fragments);
+- sizing: with a 4 MB socket size (8.4 MB segment) `bench/collect_bench.py` (LEAD rig) recorded
+  274 of 386 ticks; 16 MB and 32 MB recorded all 386;
 - discovery: three processes starting together on a reused domain failed to match a pair
   in 2 of 40 tries (twice) with LARGE_DATA and 0 of 40 with this; with LARGE_DATA whole test
   runs lost a topic or a service for good about twice per `make test`;
@@ -21,7 +24,7 @@ import os
 from collections.abc import Mapping
 
 VARIABLE = "FASTDDS_BUILTIN_TRANSPORTS"
-TRANSPORTS = "SHM?max_msg_size=8MB&sockets_size=32MB"
+TRANSPORTS = "SHM?max_msg_size=4MB&sockets_size=16MB"
 
 
 def dds_environment(base: Mapping[str, str] | None = None, *, force: bool = False) -> dict[str, str]:
@@ -46,3 +49,29 @@ def slow_settings(env: Mapping[str, str]) -> list[str]:
         out.append(f"{VARIABLE}={transports}: large messages are cut into 64 KB fragments "
                    f"(~9x slower for a camera image than lead's {TRANSPORTS})")
     return out
+
+
+def clean_zombie_shm() -> int:
+    """Delete the /dev/shm files of Fast DDS participants whose process died without removing
+    them (SIGKILL, a teardown deadline): each holds its segment in RAM. Uses Fast DDS's own
+    `fastdds shm clean` (the ros-fastdds wheel ships it under <prefix>/tools/fastdds), which
+    only deletes files whose owner no longer holds their lock. Returns the number of zombie
+    segments deleted (0 when the tool is not there)."""
+    import contextlib
+    import importlib.util
+    import io
+    import re
+    import sys
+    from pathlib import Path
+
+    tool = Path(sys.prefix) / "tools" / "fastdds" / "shm" / "clean.py"
+    if not tool.is_file():
+        return 0
+    spec = importlib.util.spec_from_file_location("lead_fastdds_shm_clean", tool)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        module.Clean().run(False)
+    m = re.search(r"(\d+) zombie segments cleaned", out.getvalue())
+    return int(m.group(1)) if m else 0
