@@ -7,7 +7,7 @@ Hop latency: a publisher process stamps each image with the wall clock just befo
 publish(), a subscriber process subtracts the stamp from the wall clock in its
 callback (serialize + DDS + deserialize + executor). Cameras at 20 Hz: one 1024x512
 bgra8, and three 384x384 rgb8 (per image, and per tick until the third arrives). Run with
-lead's transport (lead.io.dds: shared memory, 8 MB messages) and ROS's default discovery
+lead's transport (lead.io.dds: shared memory, 4 MB messages) and ROS's default discovery
 range; for comparison also with Fast DDS's default transports, with LARGE_DATA (lead's
 transport until stop 16), and with ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST, under which
 LARGE_DATA (and lead's transport) measures no faster than the

@@ -37,15 +37,18 @@ def repo() -> Path:
 
 _DOMAIN_BASE = int(os.environ.get("LEAD_TEST_DOMAIN_BASE", "40"))
 _domain = [0]
+MAX_DOMAIN = 232  # Fast DDS computes ports from the domain id; above 232 they pass 65535 and it aborts
 
 
 @pytest.fixture
 def ros_domain(monkeypatch):
     """A fresh ROS_DOMAIN_ID for this test (and the processes it starts), cycling through
-    20 ids from LEAD_TEST_DOMAIN_BASE, with lead's DDS transport (lead.io.dds) and the default
-    discovery range."""
+    20 ids from LEAD_TEST_DOMAIN_BASE (ids past 232, which Fast DDS refuses, fold into
+    215..232), with lead's DDS transport (lead.io.dds) and the default discovery range."""
     _domain[0] = (_domain[0] + 1) % 20
     d = _DOMAIN_BASE + _domain[0]
+    if d > MAX_DOMAIN:
+        d = 215 + d % (MAX_DOMAIN - 215 + 1)
     monkeypatch.setenv("ROS_DOMAIN_ID", str(d))
     monkeypatch.setenv(dds.VARIABLE, dds.TRANSPORTS)
     monkeypatch.delenv("ROS_AUTOMATIC_DISCOVERY_RANGE", raising=False)

@@ -39,28 +39,3 @@ def inference_cache(lead_cache) -> Path:
     d = lead_cache / "inference"
     d.mkdir(exist_ok=True)
     return d
-
-
-_domain = [0]
-MAX_DOMAIN = 232  # Fast DDS computes ports from the domain id; above 232 they pass 65535 and it aborts
-
-
-@pytest.fixture
-def ros_domain(monkeypatch):
-    """tests/conftest.py's per-test ROS_DOMAIN_ID, cycling through 20 ids from
-    LEAD_TEST_DOMAIN_BASE, except that a base whose ids would pass 232 (which Fast DDS
-    refuses) is folded into the valid high range 215..232 instead of crashing rclpy."""
-    import os
-
-    base = int(os.environ.get("LEAD_TEST_DOMAIN_BASE", "40"))
-    _domain[0] = (_domain[0] + 1) % 20
-    d = base + _domain[0]
-    if d > MAX_DOMAIN:
-        d = 215 + d % (MAX_DOMAIN - 215 + 1)
-    monkeypatch.setenv("ROS_DOMAIN_ID", str(d))
-    from lead.io import dds
-
-    monkeypatch.setenv(dds.VARIABLE, dds.TRANSPORTS)
-    monkeypatch.delenv("ROS_AUTOMATIC_DISCOVERY_RANGE", raising=False)
-    yield d
-    dds.clean_zombie_shm()

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lead.expert.config import ExpertConfig
-from lead.expert.inputs import ActorsView, Category, EgoView
+from lead.expert.inputs import ActorsView, Category, EgoView, scenario_actor
 from lead.expert.route import DenseRoute
 from lead.world.lane_types import LaneType
 
@@ -33,12 +33,6 @@ class HazardGroup:
     type: str  # HazardAtSideLane or HazardAtSideLaneTwoWays
     ids: tuple[int, ...]  # nearest first
     two_ways: bool
-
-
-def scenario_actor(role: str) -> bool:
-    """Owned by a scenario: "scenario" (scenario_runner), "<scenario>/<label>" (our world's
-    /carla/actor_list) or "" (its role not listed yet); never "background" traffic."""
-    return role.startswith("scenario") or "/" in role or role == ""
 
 
 def detect(route: DenseRoute, ego: EgoView, actors: ActorsView, config: ExpertConfig,
@@ -74,11 +68,25 @@ def detect(route: DenseRoute, ego: EgoView, actors: ActorsView, config: ExpertCo
 
 @dataclass
 class HazardPass:
-    """The state of one pass: where the shifted part of the route begins and ends."""
+    """The state of one pass: where the shifted part of the route begins and ends. Reads like
+    an obstacle pass (type, ids, to_left, two_ways, to_index) for the TwoWays path check."""
     group: HazardGroup
     from_index: int = -1
     to_index: int = -1  # end of the fully shifted part
     path_clear: bool = False
+    to_left: bool = True  # bicycles ride at the right edge
+
+    @property
+    def type(self) -> str:
+        return self.group.type
+
+    @property
+    def ids(self) -> tuple[int, ...]:
+        return self.group.ids
+
+    @property
+    def two_ways(self) -> bool:
+        return self.group.two_ways
 
     def step(self, route: DenseRoute, ego: EgoView, actors: ActorsView, config: ExpertConfig,
              path_clear: Callable[[], bool]) -> str:

@@ -105,6 +105,12 @@ def ego_view(ego: Any) -> EgoView:
     return EgoView(x, y, z, yaw, float(speed), _vec(getattr(ego, "extent", None), EGO_EXTENT))
 
 
+def scenario_actor(role: str) -> bool:
+    """Owned by a scenario: "scenario" (scenario_runner), "<scenario>/<label>" (our world's
+    /carla/actor_list) or "" (its role not listed yet); never "background" traffic."""
+    return role.startswith("scenario") or "/" in role or role == ""
+
+
 def category_of(type_id: str, kind: str) -> Category:
     if kind == "walker" or type_id.startswith("walker."):
         return Category.PEDESTRIAN

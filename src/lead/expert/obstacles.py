@@ -23,7 +23,7 @@ import numpy as np
 from lead.expert import hazard
 from lead.expert.config import OBSTACLE_SCENARIOS, ExpertConfig, ShiftParams
 from lead.expert.idm import idm_target_speed
-from lead.expert.inputs import ActorsView, Category, EgoView
+from lead.expert.inputs import ActorsView, Category, EgoView, scenario_actor
 from lead.expert.route import DenseRoute
 from lead.world.lane_types import LaneChange, LaneType
 from lead.world.map import Map, Waypoint
@@ -157,7 +157,7 @@ class RouteObstacles:
             # props are always passed; a vehicle only near an obstacle scenario of the route
             # (LEAD's expert knows the active scenarios: not a BlockedIntersection's blocker)
             # and only a scenario's own actor, never background traffic
-            if actors.category[i] != Category.STATIC and (hint is None or not hazard.scenario_actor(role)):
+            if actors.category[i] != Category.STATIC and (hint is None or not scenario_actor(role)):
                 continue
             idx = route.nearest_index(xy)
             if idx <= route.index or idx >= len(route) - 1:
@@ -223,7 +223,7 @@ class RouteObstacles:
         return None
 
     # ------------------------------------------------------------------ path check
-    def _path_clear(self, route: DenseRoute, ego: EgoView, actors: ActorsView, ob: _Obstacle,
+    def _path_clear(self, route: DenseRoute, ego: EgoView, actors: ActorsView, ob: _Obstacle | hazard.HazardPass,
                     target_speed: float, min_speed: float) -> bool:
         """LEAD's is_two_ways_overtaking_path_clear: no vehicle of the lane the ego moves
         into reaches the shift's end before the ego has passed it by 10 m + 0.2 s."""
@@ -346,13 +346,8 @@ class RouteObstacles:
         """Bicycles at the lane's edge: ride behind them, then pass on the left lane."""
         hz = self.hazard
         group = hz.group
-
-        def path_clear() -> bool:  # the TwoWays check, on the pass hz has just planned
-            ob = _Obstacle(group.type, group.ids, group.ids[0], group.ids[-1], True, True, ShiftParams(0.0, 0.0, 0.0),
-                           hz.from_index, hz.to_index)
-            return self._path_clear(route, ego, actors, ob, target_speed, self.config.default_overtake_speed)
-
-        state = hz.step(route, ego, actors, self.config, path_clear)
+        state = hz.step(route, ego, actors, self.config, lambda: self._path_clear(
+            route, ego, actors, hz, target_speed, self.config.default_overtake_speed))
         if state == "done":
             self.done_ids.update(group.ids)
             self.hazard = None

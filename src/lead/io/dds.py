@@ -20,6 +20,7 @@ The price: every participant talking to lead must be on this host and use the sa
 """
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 
@@ -58,20 +59,30 @@ def clean_zombie_shm() -> int:
     only deletes files whose owner no longer holds their lock. Returns the number of zombie
     segments deleted (0 when the tool is not there)."""
     import contextlib
-    import importlib.util
     import io
     import re
+
+    clean = _fastdds_shm_clean()
+    if clean is None:
+        return 0
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        clean().run(False)
+    m = re.search(r"(\d+) zombie segments cleaned", out.getvalue())
+    return int(m.group(1)) if m else 0
+
+
+@functools.lru_cache(maxsize=1)
+def _fastdds_shm_clean():
+    """The `Clean` class of the wheel's `fastdds shm` tool, loaded once (None if absent)."""
+    import importlib.util
     import sys
     from pathlib import Path
 
     tool = Path(sys.prefix) / "tools" / "fastdds" / "shm" / "clean.py"
     if not tool.is_file():
-        return 0
+        return None
     spec = importlib.util.spec_from_file_location("lead_fastdds_shm_clean", tool)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        module.Clean().run(False)
-    m = re.search(r"(\d+) zombie segments cleaned", out.getvalue())
-    return int(m.group(1)) if m else 0
+    return module.Clean
