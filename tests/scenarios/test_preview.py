@@ -15,7 +15,7 @@ def test_preview_clip_of_a_bench_route(tmp_path):
 
     out = tmp_path / "clip.mp4"
     p = subprocess.run([sys.executable, "-m", "lead.cli", "scenario", "preview", str(REPO / "routes/embedded_bench/eval.xml"),
-                        "--id", "15", "-o", str(out), "--max-seconds", "3", "--json"],
+                        "--id", "9", "-o", str(out), "--max-seconds", "3", "--json"],
                        capture_output=True, text=True, timeout=180, cwd=REPO)
     assert p.returncode == 0, p.stderr[-2000:]
     summary = json.loads(p.stdout.strip().splitlines()[-1])

@@ -40,3 +40,30 @@ def test_split_sizes_lengths_towns_and_triggers():
         assert 150.0 <= length <= 620.0, (r.id, length)
         assert len(r.scenarios) == 1
         assert trigger_on_route(r.scenarios[0].trigger_point, dense), (r.id, r.scenarios[0].name)
+
+
+def test_obstacles_are_placed_where_their_pass_is_allowed():
+    """Upstream turns the wrong-lane check off only for the TwoWays variants: a non-TwoWays
+    obstacle must stand where the lane to the left runs the route's way, a TwoWays one where it
+    is the oncoming lane. And the rotation keeps every type in the training set."""
+    from lead.world.map import Map
+    from lead.world.maps_path import find_map
+    from lead.world.towngen.benchgen import PLACEMENTS, ROTATION
+    from lead.world.transform import Location
+
+    train, eval_ = read_routes(BENCH / "train.xml"), read_routes(BENCH / "eval.xml")
+    assert {s.type for r in train for s in r.scenarios} == set(ROTATION)
+    maps, checked = {}, 0
+    for r in train + eval_:
+        sc = r.scenarios[0]
+        p = PLACEMENTS[sc.type]
+        if not (p.same_way or p.two_way):
+            continue
+        m = maps.setdefault(r.town, Map.from_file(find_map(r.town), r.town))
+        t = sc.trigger_point
+        wp = m.get_waypoint(Location(t.x, t.y, t.z))
+        left = wp.get_left_lane()
+        assert left is not None, (r.id, sc.type)
+        assert (left.lane_id * wp.lane_id > 0) == p.same_way, (r.id, sc.type, wp.lane_id, left.lane_id)
+        checked += 1
+    assert checked >= 12

@@ -36,6 +36,7 @@ class Placement:
     turn: str = ""                         # junction: "" any movement, "turn" left/right, "left", "right", "straight"
     control: str = ""                      # junction: "" any, "signal" or "stop"
     two_way: bool = False                  # needs an oncoming lane next to the route's lane
+    same_way: bool = False                 # needs a lane of the route's direction on its left
     params: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
@@ -46,16 +47,19 @@ def _v(x: object) -> dict[str, str]:
 # Bench2Drive's types that exist on two-way urban streets, with distances scaled to blocks of
 # ~100-150 m (upstream's defaults of 100-140 m assume longer roads).
 PLACEMENTS: dict[str, Placement] = {
-    "Accident": Placement("segment", 70.0, params={"distance": _v(45)}),
+    "Accident": Placement("segment", 70.0, same_way=True, params={"distance": _v(45)}),
     "AccidentTwoWays": Placement("segment", 70.0, two_way=True,
                                  params={"distance": _v(45), "frequency": {"from": "40", "to": "90"}}),
-    "ParkedObstacle": Placement("segment", 70.0, params={"distance": _v(45)}),
+    "ParkedObstacle": Placement("segment", 70.0, same_way=True, params={"distance": _v(45)}),
     "ParkedObstacleTwoWays": Placement("segment", 70.0, two_way=True,
                                        params={"distance": _v(45), "frequency": {"from": "40", "to": "90"}}),
-    "ConstructionObstacle": Placement("segment", 70.0, params={"distance": _v(45)}),
+    "ConstructionObstacle": Placement("segment", 70.0, same_way=True, params={"distance": _v(45)}),
     "ConstructionObstacleTwoWays": Placement("segment", 70.0, two_way=True,
                                              params={"distance": _v(45), "frequency": {"from": "40", "to": "90"}}),
-    "HazardAtSideLane": Placement("segment", 70.0, params={"distance": _v(45), "bicycle_drive_distance": _v(40)}),
+    # the bicycles ride bicycle_drive_distance from where they stand and then stop:
+    # they must stop short of the junction with room for the ego to pass them and cut back in
+    "HazardAtSideLane": Placement("segment", 100.0, same_way=True,
+                                  params={"distance": _v(35), "bicycle_drive_distance": _v(30)}),
     "DynamicObjectCrossing": Placement("segment", 35.0, params={"distance": _v(15), "blocker_model":
                                                                _v("static.prop.vendingmachine")}),
     "ParkingCrossingPedestrian": Placement("segment", 35.0, params={"distance": _v(15)}),
@@ -101,24 +105,26 @@ def _trigger(t) -> TriggerPoint:
 
 def _dense_info(map_, dense):
     """Per dense route point: cumulative distance (m), junction id (-1 outside), road option,
-    and whether an oncoming driving lane lies to the left."""
+    whether an oncoming driving lane lies to the left, and whether a driving lane of the same
+    direction does."""
     s = [0.0]
     for (a, _), (b, _) in zip(dense[:-1], dense[1:]):
         s.append(s[-1] + a.location.distance(b.location))
-    junction, options, two_way = [], [], []
+    junction, options, two_way, same_way = [], [], [], []
     for t, opt in dense:
         wp = map_.get_waypoint(t.location)
         junction.append(wp.junction_id if wp is not None and wp.is_junction else -1)
         options.append(opt.name if hasattr(opt, "name") else str(opt))
         left = wp.get_left_lane() if wp is not None else None
         two_way.append(bool(left is not None and left.lane_id * wp.lane_id < 0))
-    return np.array(s), junction, options, two_way
+        same_way.append(bool(left is not None and left.lane_id * wp.lane_id > 0 and left.lane_type == wp.lane_type))
+    return np.array(s), junction, options, two_way, same_way
 
 
 def place(type_: str, map_, dense, controls: dict[int, str], index: int) -> ScenarioConfig | None:
     """The scenario `type_` on this dense route, or None where it does not fit."""
     p = PLACEMENTS[type_]
-    s, junction, options, two_way = _dense_info(map_, dense)
+    s, junction, options, two_way, same_way = _dense_info(map_, dense)
     n = len(dense)
     if p.kind == "segment":
         for k in range(n):
@@ -130,6 +136,8 @@ def place(type_: str, map_, dense, controls: dict[int, str], index: int) -> Scen
             if any(j != -1 for j in junction[max(0, k - 3):end + 1]):
                 continue
             if p.two_way and not all(two_way[k:end + 1]):
+                continue
+            if p.same_way and not all(same_way[k:end + 1]):
                 continue
             return ScenarioConfig(f"{type_}_{index}", type_, [_trigger(dense[k][0])], dict(p.params))
         return None
@@ -192,7 +200,9 @@ def build_bench(out_dir: Path, towns_dir: Path) -> dict:
                                       maps_dirs=[str(towns_dir)]))
     rejected: list[str] = []
     summary: dict = {"sets": {}}
-    turn = 0
+    # types in rotation order; a type that does not fit a route keeps its place at the front
+    # and is tried first on the next route, so every type gets its share of routes
+    queue = list(ROTATION)
     for split, towns in (("train", TRAIN_TOWNS), ("eval", EVAL_TOWNS)):
         routes: list[RouteConfig] = []
         for name, kind, seed, count in towns:
@@ -211,15 +221,15 @@ def build_bench(out_dir: Path, towns_dir: Path) -> dict:
                     break
                 _, dense = interpolate_trajectory(map_, [Location(*k) for k in r.keypoints], 1.0)
                 sc = None
-                for attempt in range(len(ROTATION)):
-                    type_ = ROTATION[(turn + attempt) % len(ROTATION)]
+                for type_ in list(queue):
                     sc = place(type_, map_, dense, controls, 1)
                     problem = sc and scenario_problem(world, name, dense, sc, seed)
                     if problem:
                         rejected.append(f"{name}:{r.id} {type_}: {problem}")
                         sc = None
                     if sc is not None:
-                        turn = (turn + attempt + 1) % len(ROTATION)
+                        queue.remove(type_)
+                        queue.append(type_)
                         break
                 if sc is None:
                     continue
