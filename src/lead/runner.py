@@ -52,7 +52,23 @@ class _Child:
     proc: subprocess.Popen | None = None
     restart_at: float | None = None
     starts: int = 0
+    cpu_s: float = 0.0   # CPU seconds of its ended runs (os.wait4's rusage)
     reader: threading.Thread | None = field(default=None, repr=False)
+
+    def poll(self) -> int | None:
+        """The exit code once the process ended (reaping it with its CPU time), else None."""
+        proc = self.proc
+        if proc is None or proc.returncode is not None:
+            return None if proc is None else proc.returncode
+        try:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        except ChildProcessError:  # reaped elsewhere
+            return proc.poll()
+        if pid == 0:
+            return None
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        self.cpu_s += usage.ru_utime + usage.ru_stime
+        return proc.returncode
 
 
 class GraphRunner:
@@ -68,6 +84,7 @@ class GraphRunner:
         self.children = [_Child(n, _COLOURS[i % len(_COLOURS)]) for i, n in enumerate(nodes)]
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._started = time.monotonic()
         self.exit_code = 0
 
     # -- output --------------------------------------------------------------
@@ -100,7 +117,7 @@ class GraphRunner:
         self.log(f"{child.spec.name} {what}: pid {child.proc.pid}, {child.spec.module}")
 
     def pids(self) -> list[int]:
-        return [c.proc.pid for c in self.children if c.proc and c.proc.poll() is None]
+        return [c.proc.pid for c in self.children if c.proc and c.poll() is None]
 
     def request_stop(self, *_: object) -> None:
         self._stop.set()
@@ -114,6 +131,7 @@ class GraphRunner:
         for c in self.children:
             self._start(c)
         deadline = None if timeout is None else time.monotonic() + timeout
+        self._started = time.monotonic()
         try:
             while not self._stop.wait(0.1):
                 if deadline is not None and time.monotonic() > deadline:
@@ -131,7 +149,7 @@ class GraphRunner:
                 if c.restart_at is not None and now >= c.restart_at:
                     self._start(c)
                 continue
-            code = c.proc.poll()
+            code = c.poll()
             if code is None:
                 continue
             c.proc = None
@@ -153,7 +171,7 @@ class GraphRunner:
 
     def _signal_all(self, sig: int) -> None:
         for c in self.children:
-            if c.proc and c.proc.poll() is None:
+            if c.proc and c.poll() is None:
                 try:
                     os.killpg(c.proc.pid, sig)  # the node and anything it started
                 except ProcessLookupError:
@@ -162,13 +180,13 @@ class GraphRunner:
     def _wait_all(self, seconds: float) -> bool:
         end = time.monotonic() + seconds
         while time.monotonic() < end:
-            if all(c.proc is None or c.proc.poll() is not None for c in self.children):
+            if all(c.proc is None or c.poll() is not None for c in self.children):
                 return True
             time.sleep(0.05)
         return False
 
     def _shutdown(self) -> None:
-        live = [c.spec.name for c in self.children if c.proc and c.proc.poll() is None]
+        live = [c.spec.name for c in self.children if c.proc and c.poll() is None]
         if live:
             self.log(f"stopping {', '.join(live)}")
         for sig, grace in ((signal.SIGINT, self.stop_grace), (signal.SIGTERM, 2.0), (signal.SIGKILL, 2.0)):
@@ -176,11 +194,17 @@ class GraphRunner:
             if self._wait_all(grace):
                 break
             if sig != signal.SIGKILL:
-                still = [c.spec.name for c in self.children if c.proc and c.proc.poll() is None]
+                still = [c.spec.name for c in self.children if c.proc and c.poll() is None]
                 self.log(f"{', '.join(still)} did not stop on {signal.Signals(sig).name}; escalating")
         for c in self.children:
             if c.reader:
                 c.reader.join(timeout=1.0)
+        used = sorted(((c.cpu_s, c.spec.name) for c in self.children if c.cpu_s > 0), reverse=True)
+        if used:  # who used the machine: the first thing to read when a graph runs slowly
+            wall = time.monotonic() - self._started
+            self.log(f"CPU time per node over {wall:.0f} s wall: "
+                     + ", ".join(f"{name} {cpu:.1f} s" for cpu, name in used)
+                     + f" (total {sum(cpu for cpu, _ in used):.1f} s)")
         from lead.io.dds import clean_zombie_shm
 
         if n := clean_zombie_shm():  # a node killed above, or a crash, left its segment in RAM

@@ -109,6 +109,12 @@ def test_respawn_and_required_exit(ros_domain):
         assert run.pids()["monitor"] != first
         run.wait_for(r"clock \(required\) exited with code 0: stopping the graph", timeout=30)
         assert run.finish() == 0
+        # the runner reaps its nodes with their CPU time and says who used what
+        cpu = run.wait_for(r"CPU time per node over \d+ s wall: (.*) \(total ([\d.]+) s\)")
+        per_node = dict(re.findall(r"(\w+) ([\d.]+) s", cpu.group(1)))
+        assert {"clock", "monitor"} <= set(per_node), cpu.group(0)
+        assert float(cpu.group(2)) == pytest.approx(sum(map(float, per_node.values())), abs=0.2)
+        assert float(per_node["clock"]) > 0.1  # an interpreter start alone costs more than that
     finally:
         if run.proc.poll() is None:
             run.proc.kill()
