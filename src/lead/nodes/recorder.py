@@ -22,7 +22,7 @@ from rclpy.signals import SignalHandlerOptions
 
 from lead.io import data_table as DT
 from lead.io import qos
-from lead.nodes._spin import executor_for, exit_deadline, spin_while
+from lead.nodes._spin import events_executor_for, exit_deadline, spin_while
 from lead.io.msgdefs import message_class
 from lead.recording.recorder import RouteRecorder
 
@@ -92,11 +92,11 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    node = None
+    node = ex = None
     code = 0
     try:
         node = Recorder()
-        ex = executor_for(node)
+        ex = events_executor_for(node)
         spin_while(ex, lambda: stop["sig"] is None)
         # drain: take what is queued (the last route's final status among it) before closing,
         # until nothing came for 0.3 s (2 s at most)
@@ -116,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         if node is not None:
             node.rec.close("interrupted")  # the bag first: the deadline covers only DDS teardown
             exit_deadline(15)
+            if ex is not None:
+                ex.shutdown()
             node.destroy_node()
         rclpy.try_shutdown()
     return code
