@@ -6,11 +6,14 @@ lock-step set, so it must keep up: raw subscriptions (no deserialisation) and de
 
 Parameters: out (folder for the bags; required), rig (name or file), collect (the perturbated
 views are recorded too), seed (the run's base seed, for the metadata), dt (s per tick),
-flush_every (wall s between chunk flushes: what a SIGKILL can lose at most).
+flush_every (wall s between chunk flushes: what a SIGKILL can lose at most), nice (added to
+the process's niceness, default 10: the recorder is not in the lock-step, so it takes the CPU
+the lock-stepped nodes leave idle instead of preempting the world; its deep queues absorb the lag).
 SIGINT/SIGTERM: take what is still queued, finish the open bag, exit 0.
 """
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import time
@@ -58,6 +61,9 @@ class Recorder(Node):
         self.rec = RouteRecorder(out, rig=str(p("rig", "lead")), collect=bool(p("collect", True)),
                                  seed=int(p("seed", 0)), dt=float(p("dt", 0.05)),
                                  flush_every_s=float(p("flush_every", 1.0)))
+        nice = int(p("nice", 10))
+        if nice:
+            os.nice(nice)
         self.received = 0
         for topic, type_name in self.rec.types.items():
             if topic == "/tf_static":
