@@ -33,6 +33,7 @@ log = logging.getLogger("lead.sim")
 
 _BASE_KIND = {"car": ActorKind.CAR, "van": ActorKind.CAR, "truck": ActorKind.TRUCK, "bus": ActorKind.BUS,
               "motorcycle": ActorKind.MOTORCYCLE, "bicycle": ActorKind.BICYCLE}
+RAYCAST_THREADS = 2  # a 2-core laptop's worth; more would only contend with llvmpipe's threads
 _LIGHT_RGB = {0: (220, 30, 30), 1: (230, 200, 20), 2: (30, 210, 60)}
 
 
@@ -97,7 +98,14 @@ class SensorSuite:
                        for i, s in enumerate(x for x in sensors if x.type == "sensor.other.radar")]
         self.others = [s for s in sensors if s.type in ("sensor.other.gnss", "sensor.other.imu",
                                                        "sensor.pseudo.speedometer")]
-        self._pool = None  # the ray-casting thread, started with the first measurement
+        self._pool = None  # the ray-casting threads, started with the first measurement
+
+    def _raycast_pool(self):
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(RAYCAST_THREADS, thread_name_prefix="raycast")
+        return self._pool
 
     def measure(self, frame: "Frame") -> dict[str, Any]:
         ego_m = pose_matrix(frame.ego.transform)
@@ -105,16 +113,16 @@ class SensorSuite:
         out: dict[str, Any] = {}
         self.caster.set_actors(actors)
         dt = self.world.config.dt
-        ranges = None
-        if self.renderer is not None and (self.lidars or self.radars):
-            # Embree casts the rays on a second thread while llvmpipe renders the cameras
-            # (measured with LEAD's rig: 28 instead of 31 ms a tick); each sensor keeps its
-            # own random stream, so the readings do not depend on the threads' timing
-            if self._pool is None:
-                from concurrent.futures import ThreadPoolExecutor
-
-                self._pool = ThreadPoolExecutor(1, thread_name_prefix="raycast")
-            ranges = self._pool.submit(self._ranges, ego_m, dt)
+        # Embree releases the GIL: each LiDAR (and the radars together) casts its rays on a
+        # worker thread while llvmpipe renders the cameras on this one. Each sensor keeps its
+        # own random stream, so the readings do not depend on the threads' timing.
+        jobs = [(lambda s=s, lidar=lidar: {s.id: lidar.measure(self.caster, world_matrix(s.pose, ego_m), dt).points})
+                for s, lidar in self.lidars]
+        if self.radars:
+            jobs.append(lambda: {s.id: radar.measure(self.caster, world_matrix(s.pose, ego_m), dt)
+                                 for s, radar in self.radars})
+        parallel = len(jobs) > 1 or (jobs and self.renderer is not None)
+        futures = [self._raycast_pool().submit(job) for job in jobs] if parallel else []
         if self.renderer is not None:
             w = self.world.weather
             weather = Weather(cloudiness=w.get("cloudiness", 5.0), sun_azimuth_angle=w.get("sun_azimuth_angle", 0.0),
@@ -124,7 +132,8 @@ class SensorSuite:
             for img, group in zip(images, self.camera_groups.values()):
                 for s in group:
                     out[s.id] = img
-        out.update(ranges.result() if ranges is not None else self._ranges(ego_m, dt))
+        for result in (f.result() for f in futures) if parallel else (job() for job in jobs):
+            out.update(result)
         for s in self.others:
             if s.type == "sensor.other.gnss":
                 out[s.id] = self.world.gnss(frame)
@@ -132,13 +141,5 @@ class SensorSuite:
                 out[s.id] = self.world.imu(frame)
             else:
                 out[s.id] = frame.ego_speed
-        return out
-
-    def _ranges(self, ego_m: np.ndarray, dt: float) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for s, lidar in self.lidars:
-            out[s.id] = lidar.measure(self.caster, world_matrix(s.pose, ego_m), dt).points
-        for s, radar in self.radars:
-            out[s.id] = radar.measure(self.caster, world_matrix(s.pose, ego_m), dt)
         return out
 

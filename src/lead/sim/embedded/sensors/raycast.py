@@ -73,6 +73,8 @@ class RayCaster:
         self._radii = np.array([np.linalg.norm(a.half_extents) for a in self.actors]) * 1.1
         self._kinds = np.array([_KINDS.index(a.kind) for a in self.actors], np.int8)
         self._semantic = np.array([a.semantic for a in self.actors], np.uint8)
+        for kind in {a.kind for a in self.actors}:  # built here, not lazily by concurrent casts
+            self._template(kind)
 
     def _template(self, kind: ActorKind) -> _Scene:
         if kind not in self._templates:
