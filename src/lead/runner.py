@@ -128,10 +128,10 @@ class GraphRunner:
 
         for why in slow_settings(self.env):
             self.log(f"warning: {why}")
+        self._started = time.monotonic()
         for c in self.children:
             self._start(c)
         deadline = None if timeout is None else time.monotonic() + timeout
-        self._started = time.monotonic()
         try:
             while not self._stop.wait(0.1):
                 if deadline is not None and time.monotonic() > deadline:
