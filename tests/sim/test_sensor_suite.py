@@ -4,7 +4,6 @@ same seed must give the same bytes."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from lead.sim.embedded import sensor_suite
 
@@ -40,7 +39,6 @@ def _readings(monkeypatch, threads: bool, ticks: int = 6) -> list[dict]:
     return out
 
 
-@pytest.mark.timeout(300)
 def test_threaded_ray_casting_reads_what_sequential_casting_reads(monkeypatch):
     threaded = _readings(monkeypatch, threads=True)
     again = _readings(monkeypatch, threads=True)

@@ -121,7 +121,7 @@ class SensorSuite:
         if self.radars:
             jobs.append(lambda: {s.id: radar.measure(self.caster, world_matrix(s.pose, ego_m), dt)
                                  for s, radar in self.radars})
-        parallel = len(jobs) > 1 or (jobs and self.renderer is not None)
+        parallel = len(jobs) > 1 or (len(jobs) == 1 and self.renderer is not None)
         futures = [self._raycast_pool().submit(job) for job in jobs] if parallel else []
         if self.renderer is not None:
             w = self.world.weather
@@ -132,7 +132,7 @@ class SensorSuite:
             for img, group in zip(images, self.camera_groups.values()):
                 for s in group:
                     out[s.id] = img
-        for result in (f.result() for f in futures) if parallel else (job() for job in jobs):
+        for result in [f.result() for f in futures] if parallel else [job() for job in jobs]:
             out.update(result)
         for s in self.others:
             if s.type == "sensor.other.gnss":

@@ -57,22 +57,23 @@ _LUT = np.zeros((256, 3), dtype=np.uint8)
 _LUT[: len(CITYSCAPES_PALETTE)] = CITYSCAPES_PALETTE
 
 
-def semantic_to_cityscapes(ids: np.ndarray) -> np.ndarray:
-    """Class ids (any shape, integer) -> RGB uint8 (shape + (3,)) in CARLA's CityScapes palette."""
+_LUT_BGRA = np.full((256, 4), 255, np.uint8)
+_LUT_BGRA[:, :3] = _LUT[:, ::-1]
+
+
+def _lookup(lut: np.ndarray, ids: np.ndarray) -> np.ndarray:
     ids = np.asarray(ids)
     if not np.issubdtype(ids.dtype, np.integer):
         raise TypeError(f"semantic ids must be integers, got {ids.dtype}")
-    return _LUT[ids.astype(np.uint8, copy=False)]
+    return lut[ids.astype(np.uint8, copy=False)]
 
 
-_LUT_BGRA = np.full((256, 4), 255, np.uint8)
-_LUT_BGRA[:, :3] = _LUT[:, ::-1]
+def semantic_to_cityscapes(ids: np.ndarray) -> np.ndarray:
+    """Class ids (any shape, integer) -> RGB uint8 (shape + (3,)) in CARLA's CityScapes palette."""
+    return _lookup(_LUT, ids)
 
 
 def semantic_to_cityscapes_bgra(ids: np.ndarray) -> np.ndarray:
     """Class ids (H, W) -> bgra8 (H, W, 4) in CARLA's CityScapes palette, alpha 255: the
     bridge's semantic image, in one table lookup."""
-    ids = np.asarray(ids)
-    if not np.issubdtype(ids.dtype, np.integer):
-        raise TypeError(f"semantic ids must be integers, got {ids.dtype}")
-    return _LUT_BGRA[ids.astype(np.uint8, copy=False)]
+    return _lookup(_LUT_BGRA, ids)
