@@ -50,6 +50,31 @@ def test_onnxruntime_matches_torch(small_checkpoint, inference_cache):
     assert np.abs(other.run(x)["route"] - ref["route"]).max() > 1e-2
 
 
+def test_driving_only_runtimes_give_the_same_driving_outputs(small_checkpoint, inference_cache):
+    """perception=False (the policy node without publish_perception): the perception heads are
+    left out, the driving outputs are the full model's, bit for bit, in torch and ONNX Runtime."""
+    full = open_runtime("torch", checkpoint=small_checkpoint)
+    x = _inputs(full.config, 4)
+    ref = full.run(x)
+    for backend in ("torch", "onnxruntime"):
+        rt = open_runtime(backend, checkpoint=small_checkpoint, cache_dir=inference_cache, perception=False)
+        assert rt.output_names == [*PLANNING, "radar_detections"], backend
+        got = rt.run(x)
+        assert set(got) == set(rt.output_names)
+        if backend == "torch":
+            assert all(np.array_equal(got[k], ref[k]) for k in got)
+        else:
+            _assert_close(got, ref, *TOL["onnxruntime"], names=list(got))
+    # the ONNX graph was cut: fewer nodes than the full one
+    import onnx
+    from lead.inference.runtime import driving_graph
+
+    path = resolve_onnx(small_checkpoint, cache_dir=inference_cache)
+    cut = onnx.load_from_string(driving_graph(path)[1])
+    assert len(cut.graph.node) < len(onnx.load(str(path)).graph.node)
+    assert [o.name for o in cut.graph.output] == [*PLANNING, "radar_detections"]
+
+
 def test_onnx_export_is_cached_by_checkpoint_hash(small_checkpoint, inference_cache):
     a = resolve_onnx(small_checkpoint, cache_dir=inference_cache)
     mtime = a.stat().st_mtime_ns

@@ -15,6 +15,11 @@ Where the weights come from (`open_runtime` arguments):
 ONNX Runtime and TensorRT need an ONNX graph: a checkpoint is exported once and cached in
 `cache_dir` by the SHA-256 of the checkpoint (or of the config and seed), so restarting a
 node does not export again. TensorRT engines are cached the same way (tensorrt_backend).
+
+`perception=False` leaves the perception heads out (lead.model.config.driving_config): torch
+drops their modules, ONNX Runtime runs the graph cut down to the driving outputs (ONNX Runtime
+computes every node of a graph whatever outputs are asked for). Same driving outputs, ~40 %
+less CPU time for tfv6_small. TensorRT always runs the whole graph.
 """
 from __future__ import annotations
 
@@ -25,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from lead.model.config import ModelConfig, config_from_dict, load_config
+from lead.model.config import ModelConfig, config_from_dict, driving_config, load_config
 
 BACKENDS = ("torch", "onnxruntime", "tensorrt")
 ONNX_NAME = "model.onnx"
@@ -109,7 +114,7 @@ class OnnxRuntime(Runtime):
     backend = "onnxruntime"
 
     def __init__(self, onnx_path: str | Path, device: str = "cpu", threads: int = 2, spin: bool = False,
-                 config: ModelConfig | None = None) -> None:
+                 config: ModelConfig | None = None, perception: bool = True) -> None:
         try:
             import onnxruntime as ort
         except ImportError as e:
@@ -129,8 +134,12 @@ class OnnxRuntime(Runtime):
             providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
         else:
             providers = ["CPUExecutionProvider"]
-        self.session = ort.InferenceSession(str(self.path), so, providers=providers)
-        cfg = config or onnx_config(self.session.get_modelmeta().custom_metadata_map, self.path)
+        if perception:
+            self.session = ort.InferenceSession(str(self.path), so, providers=providers)
+            cfg = config or onnx_config(self.session.get_modelmeta().custom_metadata_map, self.path)
+        else:
+            cfg, graph = driving_graph(self.path, config)
+            self.session = ort.InferenceSession(graph, so, providers=providers)
         super().__init__(cfg)
         names = [o.name for o in self.session.get_outputs()]
         if sorted(names) != sorted(self.output_names):
@@ -145,6 +154,19 @@ class OnnxRuntime(Runtime):
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "onnx": str(self.path), "threads": self.threads, "spin": self.spin,
                 "providers": self.providers}
+
+
+def driving_graph(onnx_path: Path, config: ModelConfig | None = None) -> tuple[ModelConfig, bytes]:
+    """(driving_config of the model, the serialised ONNX graph cut down to its outputs)."""
+    import onnx
+    from onnx.utils import Extractor
+
+    from lead.model.tfv6 import output_shapes
+
+    proto = onnx.load(str(onnx_path))
+    cfg = driving_config(config or onnx_config({m.key: m.value for m in proto.metadata_props}, onnx_path))
+    inputs = [i.name for i in proto.graph.input]
+    return cfg, Extractor(proto).extract_model(inputs, list(output_shapes(cfg))).SerializeToString()
 
 
 def onnx_config(meta: dict[str, str], where: str | Path = "<onnx>") -> ModelConfig:
@@ -244,8 +266,9 @@ def resolve_onnx(checkpoint: str | Path = "", config: str | Path | ModelConfig =
 
 def open_runtime(backend: str, checkpoint: str | Path = "", config: str | Path | ModelConfig = "",
                  seed: int = 0, device: str = "", threads: int = 2, fp16: bool = False,
-                 cache_dir: str | Path | None = None, spin: bool = False) -> Runtime:
-    """A Runtime of `backend` (one of BACKENDS) for the weights described in the module doc.
+                 cache_dir: str | Path | None = None, spin: bool = False, perception: bool = True) -> Runtime:
+    """A Runtime of `backend` (one of BACKENDS) for the weights described in the module doc;
+    perception=False: the driving outputs only (module doc; not for TensorRT).
 
     device: "" = the backend's default (torch, onnxruntime: cpu; tensorrt: cuda:0)."""
     if backend not in BACKENDS:
@@ -261,7 +284,7 @@ def open_runtime(backend: str, checkpoint: str | Path = "", config: str | Path |
         if ck is not None and ck.suffix == ".onnx":
             raise ValueError(f"{ck}: the torch backend needs a trainer checkpoint (.pt), not an ONNX export")
         model = load_model(ck) if ck is not None else random_model(config, seed)
-        return TorchRuntime(model, device or "cpu", threads)
+        return TorchRuntime(model if perception else model.drop_perception(), device or "cpu", threads)
     if backend == "tensorrt":
         from lead.inference.tensorrt_backend import TensorRTRuntime, require_tensorrt
 
@@ -270,4 +293,4 @@ def open_runtime(backend: str, checkpoint: str | Path = "", config: str | Path |
         return TensorRTRuntime(onnx_path, fp16=fp16, device=device or "cuda:0",
                                cache_dir=Path(cache_dir) if cache_dir else None)
     onnx_path = resolve_onnx(checkpoint, config, seed, cache_dir)
-    return OnnxRuntime(onnx_path, device=device or "cpu", threads=threads, spin=spin)
+    return OnnxRuntime(onnx_path, device=device or "cpu", threads=threads, spin=spin, perception=perception)

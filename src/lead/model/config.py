@@ -227,6 +227,16 @@ class ModelConfig:
         return _plain(dataclasses.asdict(self))
 
 
+
+def driving_config(cfg: ModelConfig) -> ModelConfig:
+    """`cfg` without the perception heads (perspective semantics and depth, BEV semantics,
+    boxes): the outputs driving reads. Backbone, radar and planning decoder do not depend on
+    these heads, so a model's planning outputs are the same with or without them."""
+    return dataclasses.replace(
+        cfg, perspective=dataclasses.replace(cfg.perspective, semantic=False, depth=False),
+        bev_semantic=dataclasses.replace(cfg.bev_semantic, enabled=False),
+        boxes=dataclasses.replace(cfg.boxes, enabled=False))
+
 def _plain(v: Any) -> Any:
     if isinstance(v, dict):
         return {k: _plain(x) for k, x in v.items()}

@@ -61,6 +61,14 @@ class LidarSweep:
     points: np.ndarray                     # (N, 3) float32, ego frame of that tick
     pose: tuple[float, float, float]       # ego x, y (world, CARLA) and yaw (radians) at that tick
     stamp_ns: int = 0
+    _world: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, compare=False)
+
+    def world_xy(self) -> tuple[np.ndarray, np.ndarray]:
+        """The points' world x, y (float64), computed once: a sweep is moved into the current
+        ego frame on each of the lidar.steps ticks it stays in the history."""
+        if self._world is None:
+            self._world = _to_world(self.points, self.pose)
+        return self._world
 
 
 @dataclass
@@ -96,16 +104,38 @@ def sensor_to_ego(points: np.ndarray, pose: Sequence[float]) -> np.ndarray:
     return (np.asarray(points, np.float64)[:, :3] @ r.T + np.asarray(pose[:3], np.float64)).astype(np.float32)
 
 
-def ego_to_ego(points: np.ndarray, src: Sequence[float], dst: Sequence[float]) -> np.ndarray:
-    """(N, 2+) points in the ego frame at pose src (x, y, yaw rad) -> ego frame at pose dst (2D)."""
+def _to_world(points: np.ndarray, src: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
     p = np.asarray(points, np.float64)
     cs, ss = math.cos(src[2]), math.sin(src[2])
-    wx = src[0] + cs * p[:, 0] - ss * p[:, 1]
-    wy = src[1] + ss * p[:, 0] + cs * p[:, 1]
+    return src[0] + cs * p[:, 0] - ss * p[:, 1], src[1] + ss * p[:, 0] + cs * p[:, 1]
+
+
+def _world_to_ego(wx: np.ndarray, wy: np.ndarray, dst: Sequence[float], out: np.ndarray) -> None:
     cd, sd = math.cos(dst[2]), math.sin(dst[2])
     dx, dy = wx - dst[0], wy - dst[1]
-    out = p.copy()
     out[:, 0], out[:, 1] = cd * dx + sd * dy, -sd * dx + cd * dy
+
+
+def ego_to_ego(points: np.ndarray, src: Sequence[float], dst: Sequence[float]) -> np.ndarray:
+    """(N, 2+) points in the ego frame at pose src (x, y, yaw rad) -> ego frame at pose dst (2D)."""
+    out = np.array(points, np.float64)
+    _world_to_ego(*_to_world(out, src), dst, out)
+    return out
+
+
+def sweeps_to_ego(sweeps: Sequence[LidarSweep], dst: Sequence[float]) -> np.ndarray:
+    """The sweeps' points, oldest first, in one (N, 3) float64 array in the ego frame at pose dst:
+    ego_to_ego per sweep (a sweep taken at dst is copied as it is), with each sweep's world
+    coordinates computed once (LidarSweep.world_xy)."""
+    sweeps = [s for s in sweeps if len(s.points)]
+    out = np.empty((sum(len(s.points) for s in sweeps), 3), np.float64)
+    i = 0
+    for s in sweeps:
+        part = out[i:i + len(s.points)]
+        part[:] = s.points[:, :3]
+        if s.pose != tuple(dst):
+            _world_to_ego(*s.world_xy(), dst, part)
+        i += len(s.points)
     return out
 
 
@@ -113,9 +143,9 @@ def perturb_points(points: np.ndarray, perturbation: tuple[float, float]) -> np.
     """Ego-frame (N, 2+) points -> the perturbated ego frame (shifted sideways by shift m, yawed
     by yaw deg, as lead.sim.rig.perturbed_sensors moves the sensors)."""
     shift, yaw_deg = perturbation
-    p = np.asarray(points, np.float64).copy()
     if shift == 0.0 and yaw_deg == 0.0:
-        return p
+        return np.asarray(points, np.float64)  # callers do not write into it: no copy
+    p = np.array(points, np.float64)
     c, s = math.cos(math.radians(yaw_deg)), math.sin(math.radians(yaw_deg))
     x, y = p[:, 0], p[:, 1] - shift
     p[:, 0], p[:, 1] = c * x + s * y, -s * x + c * y
@@ -152,12 +182,12 @@ def lidar_histogram(points: np.ndarray, cfg: ModelConfig) -> np.ndarray:
     b, lc = cfg.bev, cfg.lidar
     rows, cols = cfg.lidar_height_pixel, cfg.lidar_width_pixel
     p = np.asarray(points, np.float64)
-    keep = (p[:, 2] >= lc.min_z) & (p[:, 2] <= lc.max_z)
-    p = p[keep]
-    col = np.floor((p[:, 0] - b.min_x) * b.pixels_per_meter).astype(np.int64)
-    row = np.floor((p[:, 1] - b.min_y) * b.pixels_per_meter).astype(np.int64)
-    inside = (col >= 0) & (col < cols) & (row >= 0) & (row < rows)
-    counts = np.bincount(row[inside] * cols + col[inside], minlength=rows * cols).reshape(rows, cols)
+    # one mask over all points, cells from the floored floats (no filtered copies of the cloud)
+    col = np.floor((p[:, 0] - b.min_x) * b.pixels_per_meter)
+    row = np.floor((p[:, 1] - b.min_y) * b.pixels_per_meter)
+    z = p[:, 2]
+    ok = (z >= lc.min_z) & (z <= lc.max_z) & (col >= 0) & (col < cols) & (row >= 0) & (row < rows)
+    counts = np.bincount((row[ok] * cols + col[ok]).astype(np.int64), minlength=rows * cols).reshape(rows, cols)
     hist = np.minimum(counts, lc.hist_max_per_pixel).astype(np.float32) / float(lc.hist_max_per_pixel)
     return hist[None]
 
@@ -186,10 +216,7 @@ def build_inputs(frame: RigFrame, cfg: ModelConfig, rig: Rig) -> dict[str, np.nd
         sweeps = frame.lidar[-cfg.lidar.steps:]
         if not sweeps:
             raise InputError(f"frame at t={frame.stamp_ns / 1e9:.2f} s has no LiDAR sweep")
-        pts = [ego_to_ego(s.points, s.pose, frame.pose) if s.pose != frame.pose else s.points.astype(np.float64)
-               for s in sweeps if len(s.points)]
-        merged = np.concatenate(pts) if pts else np.zeros((0, 3))
-        merged = perturb_points(merged, frame.perturbation)
+        merged = perturb_points(sweeps_to_ego(sweeps, frame.pose), frame.perturbation)
         out["rasterized_lidar"] = lidar_histogram(merged, cfg)
 
     if cfg.radar.enabled:

@@ -53,7 +53,7 @@ import torch
 from torch import nn
 
 from lead.model.classes import BEV_SEMANTIC_CLASSES, BOX_CLASSES, SEMANTIC_CLASSES
-from lead.model.config import ModelConfig
+from lead.model.config import ModelConfig, driving_config
 from lead.model.fusion import TopDown, TransfuserBackbone
 from lead.model.heads import BEVSemanticDecoder, CenterNetHead, PerspectiveDecoder
 from lead.model.planning import PlanningDecoder
@@ -149,6 +149,14 @@ class TFv6(nn.Module):
         self.top_down = TopDown(bev_ch, cfg) if dense_bev else None
         self.bev_semantic_decoder = BEVSemanticDecoder(cfg) if cfg.bev_semantic.enabled else None
         self.center_net = CenterNetHead(cfg) if cfg.boxes.enabled else None
+
+    def drop_perception(self) -> "TFv6":
+        """Remove the perception heads in place (config: driving_config), so forward computes
+        only what driving reads, with the same values; returns self."""
+        self.cfg = driving_config(self.cfg)
+        self.semantic_decoder = self.depth_decoder = self.top_down = None
+        self.bev_semantic_decoder = self.center_net = None
+        return self
 
     @property
     def input_names(self) -> list[str]:

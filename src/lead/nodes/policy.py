@@ -11,7 +11,8 @@ A bundle of a tick already answered (re-sent) gets the same plan again, without 
 
 Parameters: checkpoint (.pt, .onnx or an export folder; '' = untrained `model_config` seeded
 with `seed`), model_config, seed, backend (torch | onnxruntime | tensorrt), device, threads,
-fp16, cache_dir, deadline (s, 0 = off), brake_threshold, publish_perception, inject_nan (an
+fp16, cache_dir, deadline (s, 0 = off), brake_threshold, publish_perception (false: the model
+runs without its perception heads, lead.inference.runtime), inject_nan (an
 output name to corrupt with NaN, for tests; 'route:20-29' also names the frames, counted from
 0, as the graph's single inject_nan argument does), inject_frames ('20-29'; '' = every frame),
 input_topic, plan_topic, timing_dir (per-tick wall times, time.monotonic_ns, in <dir>/<node>.jsonl).
@@ -47,16 +48,18 @@ class PolicyNode(Node):
 
         torch.set_num_threads(max(threads, 1))
         t0 = time.perf_counter()
+        self.perception = bool(p("publish_perception", False))
+        # without viewers of the perception outputs the policy runs the driving outputs only
         runtime = open_runtime(backend, checkpoint=checkpoint, config=str(p("model_config", "tfv6_small")),
                                seed=int(p("seed", 0)), device=str(p("device", "")), threads=threads,
-                               fp16=bool(p("fp16", False)), cache_dir=str(p("cache_dir", "")) or None)
+                               fp16=bool(p("fp16", False)), cache_dir=str(p("cache_dir", "")) or None,
+                               perception=self.perception)
         threshold = float(p("brake_threshold", 0.9))
         inject, _, frames = str(p("inject_nan", "")).partition(":")
         frames = frames or str(p("inject_frames", ""))
         self.policy = Policy(runtime, brake_threshold=threshold if threshold > 0 else None,
                              inject_nan=inject.strip(), inject_frames=parse_frames(frames))
         self.deadline_ns = int(float(p("deadline", 0.5)) * 1e9)
-        self.perception = bool(p("publish_perception", False))
         self.timing = open_timing_log(str(p("timing_dir", "")), self.get_name())
         self.last_stamp, self.last_msg = -1, None
         self.braking = ""
