@@ -91,3 +91,28 @@ def test_training_sample_equals_policy_preprocessing(bag, rig, tiny_cache, tiny_
             assert np.array_equal(cached[k], policy[stamp][k]), (i, k)
     if perturbed:  # the perturbated view really differs
         assert not np.array_equal(ds.inputs(0, True)["rgb"], ds.inputs(0, False)["rgb"])
+
+
+def test_lidar_histogram_counts_points_per_cell():
+    """Against a plain per-point count: cells from floor((x - min_x) * ppm), (y - min_y) * ppm,
+    points outside the grid or the z band (or NaN) dropped, counts capped and scaled."""
+    cfg = load_config("tfv6_small")
+    b, lc = cfg.bev, cfg.lidar
+    rng = np.random.default_rng(0)
+    pts = np.c_[rng.uniform(b.min_x - 5, b.max_x + 5, 20000), rng.uniform(b.min_y - 5, b.max_y + 5, 20000),
+                rng.uniform(lc.min_z - 2, lc.max_z + 2, 20000)]
+    pts[:4000] = (1.0, 1.0, 0.0)  # one cell far above the cap
+    pts[4000, :] = (b.min_x, b.min_y, lc.min_z)  # the grid's corner and the band's edge count
+    pts[4001, :] = (b.max_x, 0.0, 0.0)  # the far edge does not
+    pts[4002, 0] = np.nan
+    want = np.zeros((cfg.lidar_height_pixel, cfg.lidar_width_pixel))
+    for x, y, z in pts:
+        if not (lc.min_z <= z <= lc.max_z):
+            continue
+        c, r = np.floor((x - b.min_x) * b.pixels_per_meter), np.floor((y - b.min_y) * b.pixels_per_meter)
+        if 0 <= c < want.shape[1] and 0 <= r < want.shape[0]:
+            want[int(r), int(c)] += 1
+    got = lidar_histogram(pts, cfg)
+    assert got.shape == (1, *want.shape) and got.dtype == np.float32
+    assert np.array_equal(got[0], (np.minimum(want, lc.hist_max_per_pixel) / lc.hist_max_per_pixel).astype(np.float32))
+    assert got[0, 0, 0] > 0 and got.max() == 1.0
