@@ -3,8 +3,8 @@ depend on them):
 
   (a) per config (tfv6_small, tfv6_full), batch 1 on the CPU with 2 threads: torch eager vs
       ONNX Runtime (lead.inference.runtime's session options), latency p50 / p95 and the ratio
-      torch / ONNX Runtime (target >= 1.5); and ONNX Runtime without the perception heads,
-      which the policy node runs unless it publishes them;
+      torch / ONNX Runtime (target >= 1.5); and both without the perception heads, which is
+      what the policy node runs unless it publishes them;
   (b) TensorRT FP16 vs torch eager on a GPU, where there is one (else skipped with the reason;
       target >= 4);
   (c) sensor -> control inside the running graph (small config, ONNX Runtime, CPU): the eval
@@ -69,20 +69,24 @@ def cpu_backends(config: str, runs: int, warmup: int, cache: Path) -> dict:
     open_s = time.perf_counter() - t0
     # what the policy node runs when nothing subscribes to the perception outputs
     rt_drv = open_runtime("onnxruntime", config=config, seed=0, threads=2, cache_dir=cache, perception=False)
+    rt_torch_drv = open_runtime("torch", config=config, seed=0, threads=2, perception=False)
     x = {k: v.numpy() for k, v in example_inputs(rt_torch.config, 1, seed=1).items()}
     diff = max(float(np.abs(a - b).max()) for a, b in zip(rt_torch.run(x).values(), rt_ort.run(x).values()))
     # interleaved in rounds, so a burst of load elsewhere on the machine hits both alike
-    t_torch, t_ort, t_drv = [], [], []
+    t_torch, t_ort, t_drv, t_torch_drv = [], [], [], []
     for r in range(runs):
         t_torch += time_runs(lambda: rt_torch.run(x), 1, warmup if r == 0 else 0)
         t_ort += time_runs(lambda: rt_ort.run(x), 1, warmup if r == 0 else 0)
         t_drv += time_runs(lambda: rt_drv.run(x), 1, warmup if r == 0 else 0)
+        t_torch_drv += time_runs(lambda: rt_torch_drv.run(x), 1, warmup if r == 0 else 0)
     res = {"torch_ms": {"p50": pct(t_torch, 50), "p95": pct(t_torch, 95)},
            "onnxruntime_ms": {"p50": pct(t_ort, 50), "p95": pct(t_ort, 95)},
            "onnxruntime_driving_only_ms": {"p50": pct(t_drv, 50), "p95": pct(t_drv, 95)},
+           "torch_driving_only_ms": {"p50": pct(t_torch_drv, 50), "p95": pct(t_torch_drv, 95)},
            "runs": runs, "max_abs_diff": diff, "onnxruntime_open_s": round(open_s, 2)}
     res["ratio_p50"] = res["torch_ms"]["p50"] / res["onnxruntime_ms"]["p50"]
     res["ratio_p95"] = res["torch_ms"]["p95"] / res["onnxruntime_ms"]["p95"]
+    res["driving_only_ratio_p50"] = pct(t_torch_drv, 50) / pct(t_drv, 50)
     return res
 
 
@@ -230,11 +234,11 @@ def main() -> int:
             result[config] = {"cpu": r}
             print(f"  torch       p50 {r['torch_ms']['p50']:8.1f} ms  p95 {r['torch_ms']['p95']:8.1f} ms")
             print(f"  onnxruntime p50 {r['onnxruntime_ms']['p50']:8.1f} ms  p95 {r['onnxruntime_ms']['p95']:8.1f} ms")
-            d = r["onnxruntime_driving_only_ms"]
-            print(f"  onnxruntime without the perception heads (the policy node's default) "
-                  f"p50 {d['p50']:8.1f} ms  p95 {d['p95']:8.1f} ms")
             print(f"  ratio torch/onnxruntime: p50 {r['ratio_p50']:.2f}x, p95 {r['ratio_p95']:.2f}x "
                   f"(target >= 1.5x); max |diff| {r['max_abs_diff']:.1e}")
+            d, dt = r["onnxruntime_driving_only_ms"], r["torch_driving_only_ms"]
+            print(f"  without the perception heads (the policy node's default): torch p50 {dt['p50']:.1f} ms, "
+                  f"onnxruntime p50 {d['p50']:.1f} ms (p95 {d['p95']:.1f} ms), ratio {r['driving_only_ratio_p50']:.2f}x")
             g = gpu_tensorrt(config, 10 if args.quick else 50, cache)
             result[config]["gpu"] = g
             if "skipped" in g:

@@ -59,6 +59,13 @@ def test_eval_tfv6_nan_injection_brakes_and_the_route_is_scored(ros_domain, smal
     pre, pol, ctl = (_jsonl(timing / f"{n}.jsonl") for n in ("preprocess", "policy", "controller"))
     stamps = [c["stamp"] for c in ctl]
     assert stamps == sorted(set(stamps)) and len(stamps) > NAN_FRAMES[-1] + 3
+    # when the first tick reaches the preprocessing node before the latched /lead/route does (DDS
+    # discovery order at start), it is answered with a brake bundle, then again once the route is
+    # in (the world re-sends the tick it waits on): keep each tick's last answer
+    last = {p["stamp"]: p for p in pre}
+    early = [p for p in pre if last[p["stamp"]] is not p]
+    assert all(p["brake"] for p in early), early
+    pre = list(last.values())
     assert [p["stamp"] for p in pol] == stamps and [p["stamp"] for p in pre] == stamps
     assert not any(p["brake"] for p in pre)  # every sensor of every tick arrived
     for k, c in enumerate(ctl):
