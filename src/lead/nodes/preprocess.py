@@ -9,7 +9,9 @@ gathers the messages:
   uses them), GNSS, IMU, odometry and the vehicle status (its `velocity` is the speedometer's
   value, with a stamp; std_msgs/Float32 has none, so it cannot be synchronised);
 - /lead/route (latched): the GPS plan the sensor agent's route planner turns into target points.
-  A new route (or sim time going back) starts a fresh frame history.
+  A new route (or sim time going back) starts a fresh frame history. A complete tick that arrives
+  before any route (DDS may deliver the world's first tick before the latched route) is held
+  for the route, up to `sensor_timeout`.
 
 Lock-step: the world waits for the control of every tick, so every tick is answered. When a
 tick's set is not complete `sensor_timeout` wall seconds after its first message arrived, the
@@ -99,6 +101,7 @@ class PreprocessNode(Node):
         self.latest: dict[str, object] = {}     # topic -> newest message (for incomplete ticks)
         self.first_rx: dict[int, int] = {}      # stamp -> wall ns of its first message
         self.last_stamp, self.last_msg = -1, None
+        self.held: tuple[int, dict] | None = None  # a complete tick waiting for /lead/route
         self.brake_ticks = 0
         self.pub = self.create_publisher(TensorBundle, str(p("input_topic", "/lead/inputs")), qos.SENSOR)
         for i, (type_name, topic) in enumerate(self.topics):
@@ -117,6 +120,7 @@ class PreprocessNode(Node):
         from lead.model.inputs import InputError
 
         with self.lock:
+            held = self.held
             self.assembler = self._FrameAssembler(self.rig, self.cfg.lidar.steps)
             try:
                 self.assembler.set_route(msg)
@@ -125,12 +129,15 @@ class PreprocessNode(Node):
             self.route_id = msg.route_id
             self._restart()
             self.get_logger().info(f"route {msg.route_id}: {len(msg.plan)} plan points")
+            if held is not None and self.assembler.route_source is not None:
+                self._answer(*held)
 
     def _restart(self) -> None:
         self.sync.clear()
         self.latest.clear()
         self.first_rx.clear()
         self.last_stamp, self.last_msg = -1, None
+        self.held = None
 
     def _on_msg(self, i: int, topic: str, msg) -> None:
         stamp = header_stamp_ns(msg)
@@ -151,7 +158,13 @@ class PreprocessNode(Node):
         stamp = max(header_stamp_ns(m) for m in msgs)
         if stamp <= self.last_stamp:
             return  # answered already (by the timeout path)
-        self._answer(stamp, {t: m for (_, t), m in zip(self.topics, msgs)})
+        tick = {t: m for (_, t), m in zip(self.topics, msgs)}
+        if self.assembler.route_source is None and self.cfg.planning.enabled:
+            # the latched /lead/route can reach this node after the first tick (DDS discovery
+            # order at start): hold the tick for the route; the timeout path answers it if none comes
+            self.held = (stamp, tick)
+            return
+        self._answer(stamp, tick)
 
     def _check_timeouts(self) -> None:
         now = time.monotonic_ns()
@@ -170,6 +183,8 @@ class PreprocessNode(Node):
         from lead.inference.bundle import to_bundle
         from lead.model.inputs import SPEED_TOPIC, InputError, build_inputs
 
+        if self.held is not None and self.held[0] <= stamp:
+            self.held = None
         last_rx = time.monotonic_ns()  # the set is complete (or given up on)
         rx = self.first_rx.pop(stamp, last_rx)
         for old in [s for s in self.first_rx if s < stamp]:
