@@ -227,7 +227,6 @@ class ModelConfig:
         return _plain(dataclasses.asdict(self))
 
 
-
 def driving_config(cfg: ModelConfig) -> ModelConfig:
     """`cfg` without the perception heads (perspective semantics and depth, BEV semantics,
     boxes): the outputs driving reads. Backbone, radar and planning decoder do not depend on
@@ -236,6 +235,7 @@ def driving_config(cfg: ModelConfig) -> ModelConfig:
         cfg, perspective=dataclasses.replace(cfg.perspective, semantic=False, depth=False),
         bev_semantic=dataclasses.replace(cfg.bev_semantic, enabled=False),
         boxes=dataclasses.replace(cfg.boxes, enabled=False))
+
 
 def _plain(v: Any) -> Any:
     if isinstance(v, dict):

@@ -61,7 +61,7 @@ class LidarSweep:
     points: np.ndarray                     # (N, 3) float32, ego frame of that tick
     pose: tuple[float, float, float]       # ego x, y (world, CARLA) and yaw (radians) at that tick
     stamp_ns: int = 0
-    _world: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, compare=False)
+    _world: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False, repr=False, compare=False)
 
     def world_xy(self) -> tuple[np.ndarray, np.ndarray]:
         """The points' world x, y (float64), computed once: a sweep is moved into the current
@@ -116,24 +116,18 @@ def _world_to_ego(wx: np.ndarray, wy: np.ndarray, dst: Sequence[float], out: np.
     out[:, 0], out[:, 1] = cd * dx + sd * dy, -sd * dx + cd * dy
 
 
-def ego_to_ego(points: np.ndarray, src: Sequence[float], dst: Sequence[float]) -> np.ndarray:
-    """(N, 2+) points in the ego frame at pose src (x, y, yaw rad) -> ego frame at pose dst (2D)."""
-    out = np.array(points, np.float64)
-    _world_to_ego(*_to_world(out, src), dst, out)
-    return out
-
-
 def sweeps_to_ego(sweeps: Sequence[LidarSweep], dst: Sequence[float]) -> np.ndarray:
-    """The sweeps' points, oldest first, in one (N, 3) float64 array in the ego frame at pose dst:
-    ego_to_ego per sweep (a sweep taken at dst is copied as it is), with each sweep's world
-    coordinates computed once (LidarSweep.world_xy)."""
+    """The sweeps' points, oldest first, in one (N, 3) float64 array in the ego frame at pose dst
+    (x, y, yaw rad; a 2D move, z kept): each sweep through its world coordinates, computed once
+    (LidarSweep.world_xy); a sweep taken at dst is copied as it is."""
+    dst = tuple(dst)
     sweeps = [s for s in sweeps if len(s.points)]
     out = np.empty((sum(len(s.points) for s in sweeps), 3), np.float64)
     i = 0
     for s in sweeps:
         part = out[i:i + len(s.points)]
         part[:] = s.points[:, :3]
-        if s.pose != tuple(dst):
+        if s.pose != dst:
             _world_to_ego(*s.world_xy(), dst, part)
         i += len(s.points)
     return out
