@@ -72,6 +72,7 @@ def test_sim_smoke_publishes_the_contract(ros_domain):
         checker.close()
     assert proc.returncode == 0, out[-3000:]
     assert "ran 60 s of sim time" in out
+    assert "Traceback" not in out, out[-3000:]  # the loop's own shutdown once ended in one
     missing = [t for t, msgs in got.items() if not msgs]
     assert not missing, f"nothing heard on {missing}"
     clocks = {to_ns(m.clock) for m in got["/clock"]}

@@ -365,7 +365,9 @@ class WorldNode(LockstepWorld, Node):
     def destroy_node(self):
         self._stop.set()
         self.gate.cancel()
-        self.thread.join(timeout=5.0)
+        # the loop itself shuts rclpy down when `duration` is reached, and that destroys this node
+        if self.thread is not threading.current_thread():
+            self.thread.join(timeout=5.0)
         return super().destroy_node()
 
 
