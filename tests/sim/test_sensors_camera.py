@@ -133,6 +133,27 @@ def test_deterministic_and_atlas_independent(ctx):
     assert {SemanticClass.CAR, SemanticClass.PEDESTRIANS} <= set(np.unique(first[0].semantic).tolist())
 
 
+def test_a_render_of_only_some_images_gives_the_same_pixels(ctx):
+    """Cameras that publish RGB only render without the depth and class targets (the policy's
+    rig): same RGB bytes; depth / semantic asked alone read what the full render reads."""
+    static = Mesh.concat([_plane(), box((30.0, 8.0, 5.0), (6.0, 4.0, 5.0), (150, 120, 100), SemanticClass.BUILDINGS)])
+    cams = [CameraSpec("a", (0.35, 0.0, 2.25, 0, 0, 0), 192, 96, 60.0),
+            CameraSpec("b", (0.1, 0.35, 2.25, 0, 0, 54.5), 128, 128, 60.0)]
+    r = CameraRenderer(static, ctx=ctx)
+    full = [i.copy() for i in r.render(cams, actors=[CAR_AHEAD])]
+    for channels in (("rgb",), ("depth",), ("semantic",), ("rgb", "depth", "semantic"), ("rgb",)):
+        part = r.render(cams, actors=[CAR_AHEAD], channels=channels, reuse_buffers=True)
+        for a, b in zip(full, part):
+            assert a.rgba.tobytes() == b.rgba.tobytes(), channels
+            for name in ("depth", "semantic"):
+                if name in channels:
+                    assert getattr(a, name).tobytes() == getattr(b, name).tobytes(), (channels, name)
+        if channels == ("rgb",):
+            assert part[0].depth is None and part[0].semantic is None
+    with pytest.raises(ValueError, match="unknown camera channels"):
+        r.render(cams, channels=("infrared",))
+
+
 def test_weather_night_and_fog(road):
     cam = CameraSpec("front", (0.0, 0.0, 2.0, 0, 0, 0), 128, 64, 90.0)
     noon = road.render([cam], actors=[CAR_AHEAD], weather=Weather())[0].copy()

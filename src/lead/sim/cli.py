@@ -88,11 +88,12 @@ def _snapshot(a: argparse.Namespace) -> int:
 
     from lead.control.vehicle_control import VehicleControl
     from lead.sim.embedded.sensors import decode_depth  # noqa: F401  (depth is already metres)
+    from lead.sim.embedded.sensors.camera import CHANNELS
     from lead.sim.embedded.sensors.semantic import semantic_to_cityscapes
     from lead.sim.embedded.world import EmbeddedWorld, WorldConfig
     from lead.sim.rig import SensorSpec
 
-    w = EmbeddedWorld(WorldConfig(rig=a.rig, maps_dirs=a.maps))
+    w = EmbeddedWorld(WorldConfig(rig=a.rig, maps_dirs=a.maps, camera_channels=CHANNELS))  # all three images
     w.load(a.town, seed=a.seed)
     sp = w.map.get_spawn_points()
     t = sp[a.spawn % len(sp)]

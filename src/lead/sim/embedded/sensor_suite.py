@@ -71,6 +71,9 @@ def render_actors(frame: "Frame", light_heads: Sequence[tuple[str, Sequence[floa
     return out
 
 
+_CHANNEL_OF = {"sensor.camera.depth": "depth", "sensor.camera.semantic_segmentation": "semantic"}
+
+
 class SensorSuite:
     def __init__(self, world: "EmbeddedWorld", sensors: Sequence[SensorSpec]):
         from lead.sim.embedded.scene_builder import build_static_scene
@@ -91,6 +94,9 @@ class SensorSuite:
         self.camera_specs = [CameraSpec(group[0].id, key[0], int(key[1]), int(key[2]), float(key[3]))
                              for key, group in self.camera_groups.items()]
         self.renderer = CameraRenderer(mesh) if self.camera_specs else None
+        # render only the images some camera publishes (or what the config asks for)
+        self.camera_channels = tuple(world.config.camera_channels or
+                                     sorted({_CHANNEL_OF.get(s.type, "rgb") for s in cams}))
         seed = world._seed
         self.lidars = [(s, RayCastLidar(LidarSpec.from_attributes(s.attributes), seed=seed + i))
                        for i, s in enumerate(x for x in sensors if x.type == "sensor.lidar.ray_cast")]
@@ -128,7 +134,7 @@ class SensorSuite:
             weather = Weather(cloudiness=w.get("cloudiness", 5.0), sun_azimuth_angle=w.get("sun_azimuth_angle", 0.0),
                               sun_altitude_angle=w.get("sun_altitude_angle", 45.0),
                               fog_density=w.get("fog_density", 0.0), fog_distance=w.get("fog_distance", 0.0))
-            images = self.renderer.render(self.camera_specs, ego_m, actors, weather)
+            images = self.renderer.render(self.camera_specs, ego_m, actors, weather, channels=self.camera_channels)
             for img, group in zip(images, self.camera_groups.values()):
                 for s in group:
                     out[s.id] = img

@@ -47,6 +47,8 @@ class WorldConfig:
     scene_detail: str = "normal"
     maps_dirs: Sequence[str] = ()
     scene_cache: str | None = None
+    # camera images to render ("rgb", "depth", "semantic"); None: those the rig's cameras publish
+    camera_channels: tuple[str, ...] | None = None
 
 
 @dataclass

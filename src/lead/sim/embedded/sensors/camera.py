@@ -2,8 +2,9 @@
 driver's GPU where there is one): RGB, CARLA planar depth and CARLA class ids of every
 camera of a tick in one pass.
 
-All cameras of a tick are stacked in one framebuffer with three colour attachments (RGBA8,
-R32F planar depth, R8UI class) and read back once per attachment; the static map mesh is
+All cameras of a tick are stacked in one framebuffer with up to three colour attachments
+(RGBA8, R32F planar depth, R8UI class: only those a tick asks for, as llvmpipe's cost per
+pixel nearly doubles with the two extra targets) and read back once per attachment; the static map mesh is
 uploaded once, grouped in spatial chunks that each camera culls; actors are instanced per
 kind and culled per camera. The same scene and cameras give bit-identical images.
 """
@@ -61,8 +62,9 @@ class CameraSpec:
 @dataclass
 class CameraImages:
     rgba: np.ndarray      # (H, W, 4) uint8, alpha 255 (read back as is: the cheapest format)
-    depth: np.ndarray     # (H, W) float32 metres, planar along the optical axis, 1000 where nothing is hit
-    semantic: np.ndarray  # (H, W) uint8 CARLA class ids
+    depth: np.ndarray | None     # (H, W) float32 metres, planar along the optical axis, 1000 where nothing is hit
+    semantic: np.ndarray | None  # (H, W) uint8 CARLA class ids
+    # (depth / semantic are None when the render did not ask for them)
 
     @property
     def rgb(self) -> np.ndarray:
@@ -70,7 +72,19 @@ class CameraImages:
         return self.rgba[..., :3]
 
     def copy(self) -> "CameraImages":
-        return CameraImages(self.rgba.copy(), self.depth.copy(), self.semantic.copy())
+        return CameraImages(*(None if a is None else a.copy() for a in (self.rgba, self.depth, self.semantic)))
+
+
+CHANNELS = ("rgb", "depth", "semantic")  # the framebuffer's colour attachments, in shader output order
+
+
+def _attachments(channels) -> int:
+    """How many of CHANNELS' attachments a render needs: up to the last one asked for (the
+    fragment shader writes them at fixed locations; RGB is always drawn)."""
+    unknown = set(channels) - set(CHANNELS)
+    if unknown:
+        raise ValueError(f"unknown camera channels {sorted(unknown)}: choose from {CHANNELS}")
+    return max([1] + [CHANNELS.index(c) + 1 for c in channels])
 
 
 @dataclass
@@ -165,7 +179,7 @@ class CameraRenderer:
         self._fbo = None
         self._fbo_parts: list = []
         self._atlas: _Atlas | None = None
-        self._readback: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._readback: tuple | None = None
         self.set_static_mesh(static_mesh)
 
     # --- resources ---------------------------------------------------------------------
@@ -202,13 +216,15 @@ class CameraRenderer:
         self._instanced[(kind, slot)] = k
         return k
 
-    def _framebuffer(self, atlas: _Atlas):
-        if self._atlas is None or (self._atlas.width, self._atlas.height) != (atlas.width, atlas.height):
+    def _framebuffer(self, atlas: _Atlas, n: int):
+        if (self._atlas is None or (self._atlas.width, self._atlas.height) != (atlas.width, atlas.height)
+                or len(self._fbo_parts) != n + 1):
             _release([self._fbo, *self._fbo_parts])
             size = (atlas.width, atlas.height)
-            self._fbo_parts = [self.ctx.texture(size, 4), self.ctx.texture(size, 1, dtype="f4"),
-                               self.ctx.texture(size, 1, dtype="u1"), self.ctx.depth_renderbuffer(size)]
-            self._fbo = self.ctx.framebuffer(self._fbo_parts[:3], self._fbo_parts[3])
+            colour = [self.ctx.texture(size, 4), self.ctx.texture(size, 1, dtype="f4"),
+                      self.ctx.texture(size, 1, dtype="u1")][:n]
+            self._fbo_parts = [*colour, self.ctx.depth_renderbuffer(size)]
+            self._fbo = self.ctx.framebuffer(colour, self._fbo_parts[-1])
         self._atlas = atlas
         return self._fbo
 
@@ -225,9 +241,10 @@ class CameraRenderer:
 
     def render(self, cameras: Sequence[CameraSpec], parent_pose: Pose | np.ndarray | None = None,
                actors: Sequence[Actor] = (), weather: Weather | None = None,
-               reuse_buffers: bool = False) -> list[CameraImages]:
+               reuse_buffers: bool = False, channels=CHANNELS) -> list[CameraImages]:
         """Render every camera (poses relative to `parent_pose`, a pose or 4x4 matrix; None =
-        world) and return their images in the same order. With `reuse_buffers` the images are
+        world) and return their images in the same order; `channels` (of CHANNELS) says which
+        images are wanted (the others may be None). With `reuse_buffers` the images are
         views into arrays that the next call overwrites (saves ~2 ms of page faults a tick at
         3x1024x512): use it when the images are serialised before the next tick."""
         if not cameras:
@@ -235,7 +252,7 @@ class CameraRenderer:
         mgl = self._moderngl
         weather = weather or Weather()
         atlas = _Atlas(tuple((c.width, c.height) for c in cameras))
-        fbo = self._framebuffer(atlas)
+        fbo = self._framebuffer(atlas, _attachments(channels))
         instances = _ActorInstances(actors)
         light = _lighting(weather)
         for prog in (self._static_prog, self._actor_prog, self._sky_prog):
@@ -247,9 +264,10 @@ class CameraRenderer:
         fbo.use()
         fbo.viewport = (0, 0, atlas.width, atlas.height)
         # only the depth buffer needs clearing: the sky pass writes every pixel left uncovered
-        fbo.color_mask = ((False,) * 4,) * 3
+        fbo.color_mask = _mask(fbo, False)
         fbo.clear(depth=1.0)
-        fbo.color_mask = ((True,) * 4,) * 3
+        fbo.color_mask = _mask(fbo, True)
+        fbo.use()  # moderngl applies a one-attachment mask only when the framebuffer is bound
         self.ctx.enable(mgl.DEPTH_TEST)
         self.ctx.disable(mgl.CULL_FACE)  # ribbons and flat polygons are one-sided
         for slot, (spec, (ox, oy)) in enumerate(zip(cameras, atlas.origins)):
@@ -284,19 +302,20 @@ class CameraRenderer:
 
     def _read(self, fbo, atlas: _Atlas, reuse: bool) -> list[CameraImages]:
         w, h = atlas.width, atlas.height
+        n = len(fbo.color_attachments)
         bufs = self._readback
-        if not reuse or bufs is None or bufs[1].shape != (h, w):
-            bufs = (np.empty((h, w, 4), np.uint8), np.empty((h, w), np.float32), np.empty((h, w), np.uint8))
+        if not reuse or bufs is None or bufs[0].shape[:2] != (h, w) or len(bufs) != n:
+            bufs = (np.empty((h, w, 4), np.uint8), np.empty((h, w), np.float32), np.empty((h, w), np.uint8))[:n]
             self._readback = bufs if reuse else None
-        rgba, depth, cls = bufs
         vp = (0, 0, w, h)
-        fbo.read_into(rgba, viewport=vp, components=4, attachment=0)
-        fbo.read_into(depth, viewport=vp, components=1, attachment=1, dtype="f4")
-        fbo.read_into(cls, viewport=vp, components=1, attachment=2, dtype="u1")
+        for i, (buf, dtype) in enumerate(zip(bufs, ("f1", "f4", "u1"))):
+            fbo.read_into(buf, viewport=vp, components=buf.shape[2] if buf.ndim == 3 else 1, attachment=i,
+                          dtype=dtype)
+        rgba, depth, cls = (*bufs, None, None)[:3]
         out = []
         for (cw, ch), (ox, oy) in zip(atlas.sizes, atlas.origins):
             s = np.s_[oy:oy + ch, ox:ox + cw]
-            img = CameraImages(rgba[s], depth[s], cls[s])
+            img = CameraImages(rgba[s], None if depth is None else depth[s], None if cls is None else cls[s])
             out.append(img if cw == w else img.copy())  # full-width rows are contiguous views
         return out
 
@@ -327,6 +346,12 @@ class _ActorInstances:
         for kind in dict.fromkeys(self.kinds[order].tolist()):
             out.append((ActorKind(kind), self.data[order[self.kinds[order] == kind]]))
         return out
+
+
+def _mask(fbo, on: bool):
+    """A colour mask for every attachment of `fbo` (moderngl wants a bare 4-tuple for one)."""
+    n = len(fbo.color_attachments)
+    return (on,) * 4 if n == 1 else ((on,) * 4,) * n
 
 
 def _release(objects: list) -> None:
