@@ -87,6 +87,22 @@ def test_images_lidar_radar_round_trip():
     assert decode.radar_detections(rc) == pytest.approx(det, abs=1e-5)
 
 
+def test_colour_images_decode_to_contiguous_rgb_whatever_the_row_padding():
+    from sensor_msgs.msg import Image
+
+    rng = np.random.default_rng(1)
+    for enc, order in (("bgra8", [2, 1, 0]), ("bgr8", [2, 1, 0]), ("rgb8", [0, 1, 2])):
+        ch = 4 if enc == "bgra8" else 3
+        for w, h, pad in ((7, 5, 0), (7, 5, 3), (0, 4, 0)):
+            rows = rng.integers(0, 255, (h, w * ch + pad), dtype=np.uint8)
+            msg = Image(width=w, height=h, encoding=enc, step=w * ch + pad, data=rows.tobytes())
+            got = decode.image(msg)
+            want = rows[:, :w * ch].reshape(h, w, ch)[..., order]
+            assert got.shape == (h, w, 3) and np.array_equal(got, want), (enc, w, h, pad)
+            # channel-planar strides made every later resize ~4x slower
+            assert got.flags["C_CONTIGUOUS"] or enc == "rgb8"
+
+
 def test_traffic_lights_round_trip():
     pose = (10.0, 5.0, 0.0, 0.0, 0.0, 90.0)
     info = decode.traffic_light_infos(M.traffic_light_info([(3, pose, (2.0, -1.0, 0.5), (1.5, 0.8, 1.0))]))

@@ -37,7 +37,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -116,21 +116,19 @@ def _world_to_ego(wx: np.ndarray, wy: np.ndarray, dst: Sequence[float], out: np.
     out[:, 0], out[:, 1] = cd * dx + sd * dy, -sd * dx + cd * dy
 
 
-def sweeps_to_ego(sweeps: Sequence[LidarSweep], dst: Sequence[float]) -> np.ndarray:
-    """The sweeps' points, oldest first, in one (N, 3) float64 array in the ego frame at pose dst
-    (x, y, yaw rad; a 2D move, z kept): each sweep through its world coordinates, computed once
-    (LidarSweep.world_xy); a sweep taken at dst is copied as it is."""
+def sweeps_to_ego(sweeps: Sequence[LidarSweep], dst: Sequence[float]) -> Iterator[np.ndarray]:
+    """Each sweep's points, oldest first, as an (n, 3) float64 array in the ego frame at pose dst
+    (x, y, yaw rad; a 2D move, z kept): through the sweep's world coordinates, computed once
+    (LidarSweep.world_xy); a sweep taken at dst is copied as it is. One sweep at a time, so that
+    what follows works on arrays that stay in the CPU cache."""
     dst = tuple(dst)
-    sweeps = [s for s in sweeps if len(s.points)]
-    out = np.empty((sum(len(s.points) for s in sweeps), 3), np.float64)
-    i = 0
     for s in sweeps:
-        part = out[i:i + len(s.points)]
-        part[:] = s.points[:, :3]
+        if not len(s.points):
+            continue
+        part = np.array(s.points[:, :3], np.float64)
         if s.pose != dst:
             _world_to_ego(*s.world_xy(), dst, part)
-        i += len(s.points)
-    return out
+        yield part
 
 
 def perturb_points(points: np.ndarray, perturbation: tuple[float, float]) -> np.ndarray:
@@ -171,19 +169,50 @@ def radar_sensors(rig: Rig, count: int) -> list[SensorSpec]:
     return radars[:count]
 
 
-def lidar_histogram(points: np.ndarray, cfg: ModelConfig) -> np.ndarray:
-    """(N, 3+) ego-frame points -> (1, rows=y, cols=x) float32 hit counts / max, capped at 1."""
+def _cell_counts(points: np.ndarray, cfg: ModelConfig) -> np.ndarray:
+    """(N, 3+) ego-frame points -> (rows * cols,) int64 points per BEV cell, z band applied."""
     b, lc = cfg.bev, cfg.lidar
     rows, cols = cfg.lidar_height_pixel, cfg.lidar_width_pixel
     p = np.asarray(points, np.float64)
-    # one mask over all points, cells from the floored floats (no filtered copies of the cloud)
-    col = np.floor((p[:, 0] - b.min_x) * b.pixels_per_meter)
-    row = np.floor((p[:, 1] - b.min_y) * b.pixels_per_meter)
+    # in place, one mask over all points (no filtered copies of the cloud)
+    cx = np.subtract(p[:, 0], b.min_x)
+    cx *= b.pixels_per_meter
+    cy = np.subtract(p[:, 1], b.min_y)
+    cy *= b.pixels_per_meter
     z = p[:, 2]
-    ok = (z >= lc.min_z) & (z <= lc.max_z) & (col >= 0) & (col < cols) & (row >= 0) & (row < rows)
-    counts = np.bincount((row[ok] * cols + col[ok]).astype(np.int64), minlength=rows * cols).reshape(rows, cols)
-    hist = np.minimum(counts, lc.hist_max_per_pixel).astype(np.float32) / float(lc.hist_max_per_pixel)
-    return hist[None]
+    ok = z >= lc.min_z
+    ok &= z <= lc.max_z
+    # floor(v) in [0, n) <=> v in [0, n) for an integer n: test before flooring
+    ok &= cx >= 0
+    ok &= cx < cols
+    ok &= cy >= 0
+    ok &= cy < rows
+    cx, cy = cx[ok], cy[ok]
+    np.floor(cy, out=cy)
+    cy *= cols
+    cy += np.floor(cx, out=cx)
+    return np.bincount(cy.astype(np.int64), minlength=rows * cols)
+
+
+def _histogram(counts: np.ndarray, cfg: ModelConfig) -> np.ndarray:
+    cap = cfg.lidar.hist_max_per_pixel
+    hist = np.minimum(counts, cap).astype(np.float32) / float(cap)
+    return hist.reshape(1, cfg.lidar_height_pixel, cfg.lidar_width_pixel)
+
+
+def lidar_histogram(points: np.ndarray, cfg: ModelConfig) -> np.ndarray:
+    """(N, 3+) ego-frame points -> (1, rows=y, cols=x) float32 hit counts / max, capped at 1."""
+    return _histogram(_cell_counts(points, cfg), cfg)
+
+
+def sweeps_histogram(sweeps: Sequence[LidarSweep], dst: Sequence[float], perturbation: tuple[float, float],
+                     cfg: ModelConfig) -> np.ndarray:
+    """lidar_histogram of the sweeps moved into the ego frame at dst and perturbated: the same
+    numbers as of their concatenation (per-point arithmetic, integer counts), sweep by sweep."""
+    counts = np.zeros(cfg.lidar_height_pixel * cfg.lidar_width_pixel, np.int64)
+    for part in sweeps_to_ego(sweeps, dst):
+        counts += _cell_counts(perturb_points(part, perturbation), cfg)
+    return _histogram(counts, cfg)
 
 
 def _resize(img: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -210,8 +239,7 @@ def build_inputs(frame: RigFrame, cfg: ModelConfig, rig: Rig) -> dict[str, np.nd
         sweeps = frame.lidar[-cfg.lidar.steps:]
         if not sweeps:
             raise InputError(f"frame at t={frame.stamp_ns / 1e9:.2f} s has no LiDAR sweep")
-        merged = perturb_points(sweeps_to_ego(sweeps, frame.pose), frame.perturbation)
-        out["rasterized_lidar"] = lidar_histogram(merged, cfg)
+        out["rasterized_lidar"] = sweeps_histogram(sweeps, frame.pose, frame.perturbation, cfg)
 
     if cfg.radar.enabled:
         per = cfg.radar.points_per_sensor
