@@ -7,7 +7,7 @@ depend on them):
       what the policy node runs unless it publishes them;
   (b) TensorRT FP16 vs torch eager on a GPU, where there is one (else skipped with the reason;
       target >= 4);
-  (c) sensor -> control inside the running graph (small config, ONNX Runtime, CPU): the eval
+  (c) sensor -> control inside the running graph (the shipped tfv6_small, ONNX Runtime, CPU): the eval
       graph (world + route manager + preprocess + policy + controller) drives a straight test
       route in lock-step; per tick, from the first sensor message of the tick heard by the
       preprocessing node to the control published by the controller (their timing logs),
@@ -16,7 +16,7 @@ depend on them):
       onnxruntime and the torch backend; the controls of the first `--parity-ticks` ticks must
       agree within PARITY_TOL (throttle, steer, brake; absolute).
 
-Usage: .venv/bin/python bench/inference_bench.py [--quick] [--no-graph] [--no-parity] [--ticks N]
+Usage: .venv/bin/python bench/inference_bench.py [--quick] [--no-graph] [--no-parity] [--only-graph] [--ticks N]
 Last stdout line: one JSON object.
 """
 from __future__ import annotations
@@ -38,6 +38,7 @@ from lead.io.dds import dds_environment
 REPO = Path(__file__).resolve().parents[1]
 ROUTES = REPO / "tests" / "leaderboard" / "data" / "straight_routes.xml"
 PARITY_ROUTES = REPO / "routes" / "LeadGrid001_routes.xml"
+SHIPPED = REPO / "models" / "tfv6_small" / "model.pt"
 PARITY_TOL = 1e-3
 
 
@@ -215,6 +216,7 @@ def main() -> int:
     ap.add_argument("--ticks", type=int, default=150, help="graph ticks to time in (c)")
     ap.add_argument("--no-parity", action="store_true", help="skip (d)")
     ap.add_argument("--only-parity", action="store_true", help="run (d) alone")
+    ap.add_argument("--only-graph", action="store_true", help="run (c) alone")
     ap.add_argument("--parity-ticks", type=int, default=100, help="ticks compared in (d)")
     ap.add_argument("--domain-id", type=int, default=98)
     args = ap.parse_args()
@@ -228,7 +230,7 @@ def main() -> int:
         work = Path(tmp)
         cache = work / "cache"
         runs = {"tfv6_small": (8, 2) if args.quick else (40, 5), "tfv6_full": (2, 1) if args.quick else (8, 1)}
-        for config, (n, warm) in ({} if args.only_parity else runs).items():
+        for config, (n, warm) in ({} if args.only_parity or args.only_graph else runs).items():
             print(f"[{config}] torch eager vs ONNX Runtime, CPU, 2 threads, {n} runs each ...", flush=True)
             r = cpu_backends(config, n, warm, cache)
             result[config] = {"cpu": r}
@@ -246,15 +248,20 @@ def main() -> int:
             else:
                 print(f"  GPU {g['gpu']}: torch p50 {g['torch_ms']['p50']:.2f} ms, TensorRT FP16 p50 "
                       f"{g['tensorrt_fp16_ms']['p50']:.2f} ms: {g['ratio_p50']:.1f}x (target >= 4x)")
-        model = random_model("tfv6_small", 0)
-        ck = save_checkpoint(work / "tfv6_small.pt", model.cfg, model.state_dict())
+        # the graph drives with the shipped weights (they follow the road: a longer sample than
+        # random weights give before the route ends); untrained weights where there are none
+        ck = SHIPPED
+        if not ck.exists():
+            model = random_model("tfv6_small", 0)
+            ck = save_checkpoint(work / "tfv6_small.pt", model.cfg, model.state_dict())
         (cache / "inference").mkdir(parents=True, exist_ok=True)
         if not (args.no_graph or args.only_parity):
             ticks = 40 if args.quick else args.ticks
-            print(f"[graph] lead eval --agent tfv6 (tfv6_small, onnxruntime, LEAD rig) for ~{ticks} ticks ...",
+            weights = "shipped" if ck == SHIPPED else "untrained"
+            print(f"[graph] lead eval --agent tfv6 ({weights} tfv6_small, onnxruntime, LEAD rig) for ~{ticks} ticks ...",
                   flush=True)
             g = graph_latency(ticks, work, ck, cache, args.domain_id)
-            result["graph"] = g
+            result["graph"] = dict(g, weights=weights)
             if "error" in g:
                 print(f"  {g['error']}\n{g.get('output_tail', '')}")
             else:
@@ -265,7 +272,7 @@ def main() -> int:
                 print(f"  last sensor of the tick -> control: p50 {e['p50']:.1f} ms, p95 {e['p95']:.1f} ms")
                 for k, v in g["stages_ms_p50"].items():
                     print(f"    {k:48s} p50 {v:7.2f} ms  p95 {g['stages_ms_p95'][k]:7.2f} ms")
-        if not args.no_parity:
+        if not (args.no_parity or args.only_graph):
             n = 30 if args.quick else args.parity_ticks
             print(f"[parity] LeadGrid001 route 0, onnxruntime vs torch, first {n} ticks ...", flush=True)
             p = backend_parity(n, work, ck, cache, args.domain_id)
