@@ -3,8 +3,8 @@ driver's GPU where there is one): RGB, CARLA planar depth and CARLA class ids of
 camera of a tick in one pass.
 
 All cameras of a tick are stacked in one framebuffer with up to three colour attachments
-(RGBA8, R32F planar depth, R8UI class: only those a tick asks for, as llvmpipe's cost per
-pixel nearly doubles with the two extra targets) and read back once per attachment; the static map mesh is
+(RGBA8, R32F planar depth, R8UI class; only those a tick asks for: an RGB-only render skips
+~10 % of llvmpipe's work) and read back once per attachment; the static map mesh is
 uploaded once, grouped in spatial chunks that each camera culls; actors are instanced per
 kind and culled per camera. The same scene and cameras give bit-identical images.
 """
