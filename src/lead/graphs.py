@@ -170,7 +170,7 @@ _add(Graph(
                "target_speed": 6.0, "tick_timeout": 60.0, "collect": False, "record": "",
                "expert_config": "config/expert.yaml", "checkpoint": "models/tfv6_small", "backend": "onnxruntime",
                "device": "cpu", "deadline": 0.0, "timing_dir": "", "inject_nan": "", "markers": False,
-               "world": "embedded", "video": False, "video_fps": 10.0},
+               "world": "embedded", "video": False, "video_fps": 10.0, "creep": False},
     nodes=(
         _world(when="world==embedded", **_EVAL_WORLD),
         _world(module="carla_world", when="world==carla", mode="carla", seed="${seed}", **_EVAL_WORLD),
@@ -191,8 +191,9 @@ _add(Graph(
                                            "device": "${device}", "deadline": "${deadline}",
                                            "inject_nan": "${inject_nan}", "timing_dir": "${timing_dir}"},
                  respawn=True, when="agent==tfv6"),
-        NodeSpec("controller", _N + "controller", {"timing_dir": "${timing_dir}"}, respawn=True,
-                 when="agent==tfv6"),
+        # creep: LEAD's creeping heuristic (off by default, as in LEAD since 2026-03)
+        NodeSpec("controller", _N + "controller", {"timing_dir": "${timing_dir}", "creep": "${creep}"},
+                 respawn=True, when="agent==tfv6"),
         # one MCAP bag per route with LEAD's data table (lead collect sets record=DIR, collect=true)
         NodeSpec("recorder", _N + "recorder", {"out": "${record}", "rig": "${rig}", "collect": "${collect}",
                                                    "seed": "${seed}"},

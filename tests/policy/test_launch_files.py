@@ -55,3 +55,4 @@ def test_eval_launch_file(name, monkeypatch):
     assert nodes["route_manager"].parameters["rules"] == rules
     assert nodes["route_manager"].parameters["routes"] == str(routes)
     assert nodes["policy"].parameters["checkpoint"] == nodes["preprocess"].parameters["checkpoint"]
+    assert nodes["controller"].parameters["creep"] is False  # LEAD's default; `-p creep=true` turns it on
