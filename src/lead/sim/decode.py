@@ -102,15 +102,15 @@ def traffic_light_infos(msg) -> list[tuple[int, tuple, tuple, tuple]]:
 def image(msg) -> np.ndarray:
     """Camera image -> numpy: RGB (H, W, 3) uint8 for colour images, float32 metres for depth."""
     arr = image_to_numpy(msg)
-    if msg.encoding in ("bgra8", "bgr8") and arr.size:
-        import cv2
-
-        # contiguous RGB in one pass (numpy's channel indexing gave a planar-strided copy that
-        # made every later resize ~4x slower)
-        return cv2.cvtColor(arr, cv2.COLOR_BGRA2RGB if msg.encoding == "bgra8" else cv2.COLOR_BGR2RGB)
-    if msg.encoding in ("bgra8", "bgr8"):
+    if msg.encoding not in ("bgra8", "bgr8"):
+        return arr
+    if not arr.size:  # OpenCV refuses empty images
         return np.empty(arr.shape[:2] + (3,), np.uint8)
-    return arr
+    import cv2
+
+    # contiguous RGB in one pass (numpy's channel indexing gave a planar-strided copy that made
+    # every later resize ~4x slower)
+    return cv2.cvtColor(arr, cv2.COLOR_BGRA2RGB if msg.encoding == "bgra8" else cv2.COLOR_BGR2RGB)
 
 
 _PALETTE_LUT: dict[int, int] | None = None

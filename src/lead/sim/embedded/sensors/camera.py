@@ -75,7 +75,10 @@ class CameraImages:
         return CameraImages(*(None if a is None else a.copy() for a in (self.rgba, self.depth, self.semantic)))
 
 
-CHANNELS = ("rgb", "depth", "semantic")  # the framebuffer's colour attachments, in shader output order
+# the framebuffer's colour attachments, in shader output order: image, components, moderngl
+# dtype, numpy dtype of the read-back
+_TARGETS = (("rgb", 4, "f1", np.uint8), ("depth", 1, "f4", np.float32), ("semantic", 1, "u1", np.uint8))
+CHANNELS = tuple(t[0] for t in _TARGETS)
 
 
 def _attachments(channels) -> int:
@@ -221,8 +224,7 @@ class CameraRenderer:
                 or len(self._fbo_parts) != n + 1):
             _release([self._fbo, *self._fbo_parts])
             size = (atlas.width, atlas.height)
-            colour = [self.ctx.texture(size, 4), self.ctx.texture(size, 1, dtype="f4"),
-                      self.ctx.texture(size, 1, dtype="u1")][:n]
+            colour = [self.ctx.texture(size, c, dtype=d) for _, c, d, _ in _TARGETS[:n]]
             self._fbo_parts = [*colour, self.ctx.depth_renderbuffer(size)]
             self._fbo = self.ctx.framebuffer(colour, self._fbo_parts[-1])
         self._atlas = atlas
@@ -305,12 +307,11 @@ class CameraRenderer:
         n = len(fbo.color_attachments)
         bufs = self._readback
         if not reuse or bufs is None or bufs[0].shape[:2] != (h, w) or len(bufs) != n:
-            bufs = (np.empty((h, w, 4), np.uint8), np.empty((h, w), np.float32), np.empty((h, w), np.uint8))[:n]
+            bufs = tuple(np.empty((h, w, c) if c > 1 else (h, w), npd) for _, c, _, npd in _TARGETS[:n])
             self._readback = bufs if reuse else None
         vp = (0, 0, w, h)
-        for i, (buf, dtype) in enumerate(zip(bufs, ("f1", "f4", "u1"))):
-            fbo.read_into(buf, viewport=vp, components=buf.shape[2] if buf.ndim == 3 else 1, attachment=i,
-                          dtype=dtype)
+        for i, (buf, (_, c, d, _)) in enumerate(zip(bufs, _TARGETS)):
+            fbo.read_into(buf, viewport=vp, components=c, attachment=i, dtype=d)
         rgba, depth, cls = (*bufs, None, None)[:3]
         out = []
         for (cw, ch), (ox, oy) in zip(atlas.sizes, atlas.origins):
