@@ -55,3 +55,29 @@ def test_emergency_plan_is_full_brake_and_leaves_the_controller_untouched():
     # the next good plan gives what a controller that never saw the emergency frame gives
     x, y = plan_control(a, _plan(8.0, lateral=0.3), 3.5), plan_control(b, _plan(8.0, lateral=0.3), 3.5)
     assert (x.throttle, x.steer, x.brake) == (y.throttle, y.steer, y.brake)
+
+
+def test_creeping_stops_for_the_plans_safety_box():
+    """With `creep` on, a car held at standstill by its plan creeps after 1100 ticks, unless the
+    plan says LiDAR points are in LEAD's safety box ahead: then it brakes (the flag reaches the
+    controller through plan_control)."""
+    from lead.control.sensor_agent import SensorAgentConfig
+
+    for occupied in (False, True):
+        c = SensorAgentController(SensorAgentConfig(creep=True))
+        plan = _plan(0.0)
+        plan.safety_box_occupied = occupied
+        for _ in range(1101):
+            ctrl = plan_control(c, plan, speed=0.0)
+        assert (ctrl.throttle, ctrl.brake) == ((0.0, 1.0) if occupied else (0.4, 0.0)), occupied
+
+
+def test_the_plan_message_carries_the_safety_box():
+    from lead.inference.messages import plan_from_msg, plan_msg
+
+    for occupied in (False, True):
+        p = _plan(4.0, lateral=0.2)
+        p.safety_box_occupied = occupied
+        back = plan_from_msg(plan_msg(p, 5))
+        assert back.safety_box_occupied is occupied
+        np.testing.assert_allclose(back.route, p.route, atol=1e-6)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from lead.inference.policy import Policy, parse_frames
+from lead.inference.policy import SAFETY_BOX_TENSOR, Policy, parse_frames
 from lead.inference.runtime import open_runtime
 from lead.model.postprocess import plan as decode_plan
 from lead.model.tfv6 import example_inputs
@@ -34,6 +34,11 @@ def test_good_frame_gives_the_decoded_plan(runtime):
     assert res.target_speed == pytest.approx(float(ref["target_speed"][0]), abs=1e-5)
     assert res.target_speed_classes == tuple(runtime.config.planning.target_speeds)
     assert res.target_speed_probs.sum() == pytest.approx(1.0, abs=1e-5)
+    assert res.safety_box_occupied is False
+    # the preprocessing node's safety-box flag is no model input: it passes into the plan as it is
+    boxed = policy.step(dict(x, **{SAFETY_BOX_TENSOR: np.uint8(1)}))
+    assert boxed.safety_box_occupied is True
+    np.testing.assert_array_equal(boxed.route, res.route)
 
 
 def test_injected_nan_brakes_only_on_its_frames(runtime):

@@ -31,8 +31,12 @@ def _route_msg():
     return Route(route_id="RouteScenario_test_rep0", town="LeadGrid001", dense=pts, plan=pts)
 
 
-def _tick_messages(rig, stamp: int, x: float, speed: float, seed: int) -> dict:
-    """topic -> message of one tick of the `lead` rig, ego at (x, 0) facing +x."""
+def _tick_messages(rig, stamp: int, x: float, speed: float, seed: int, box: bool = False) -> dict:
+    """topic -> message of one tick of the `lead` rig, ego at (x, 0) facing +x; LiDAR points in
+    LEAD's safety box ahead of the bumper only with `box`."""
+    from lead.control.safety_box import safety_box_occupied
+    from lead.model.inputs import carla_rotation_matrix, sensor_to_ego
+
     from lead.sim import messages as M
     from lead.world.gps import location_to_gps
 
@@ -46,6 +50,14 @@ def _tick_messages(rig, stamp: int, x: float, speed: float, seed: int) -> dict:
     for s in rig.by_type("sensor.lidar.ray_cast"):
         pts = np.column_stack([rng.uniform(-30, 60, 3000), rng.uniform(-35, 35, 3000), rng.uniform(-2.5, 1, 3000),
                                rng.uniform(0, 1, 3000)]).astype(np.float32)
+        ego = sensor_to_ego(pts[:, :3], s.pose)
+        pts = pts[~((np.abs(ego[:, 0] - 3.7) < 1.3) & (np.abs(ego[:, 1]) < 0.9) & (np.abs(ego[:, 2] - 1.0) < 0.6))]
+        assert not safety_box_occupied(sensor_to_ego(pts[:, :3], s.pose))
+        if box:  # a wall 3.5 m ahead of the ego origin, moved into this LiDAR's frame
+            wall = np.column_stack([np.full(10, 3.5), np.linspace(-0.5, 0.5, 10), np.full(10, 1.0)])
+            r = carla_rotation_matrix(*s.pose[3:6])
+            wall_s = (wall - np.asarray(s.pose[:3])) @ r
+            pts = np.vstack([pts, np.column_stack([wall_s, np.ones(10)]).astype(np.float32)])
         out[s.topic(role)] = M.lidar_cloud(pts, stamp, s.frame_id(role))
     for s in rig.by_type("sensor.other.radar"):
         n = int(rng.integers(5, 90))
@@ -69,7 +81,7 @@ def test_preprocess_node_builds_the_trainers_inputs_and_answers_every_tick(ros_d
 
     from lead.inference.bundle import from_bundle
     from lead.inference.checkpoint import load_checkpoint
-    from lead.inference.policy import BRAKE_TENSOR
+    from lead.inference.policy import BRAKE_TENSOR, SAFETY_BOX_TENSOR
     from lead.io import qos
     from lead.io.stamps import header_stamp_ns
     from lead.model.inputs import SPEED_TOPIC, FrameAssembler, build_inputs
@@ -109,7 +121,7 @@ def test_preprocess_node_builds_the_trainers_inputs_and_answers_every_tick(ros_d
         expected = []
         for k in range(3):  # three complete ticks, driving along +x
             stamp = (k + 1) * 50_000_000
-            msgs = _tick_messages(rig, stamp, 0.6 * k, 12.0, seed=k)
+            msgs = _tick_messages(rig, stamp, 0.6 * k, 12.0, seed=k, box=k == 1)
             send(msgs)
             ref_msgs = dict(msgs, **{SPEED_TOPIC: Float32(data=12.0)})
             expected.append(build_inputs(reference.add_tick(ref_msgs), cfg, rig))
@@ -118,6 +130,8 @@ def test_preprocess_node_builds_the_trainers_inputs_and_answers_every_tick(ros_d
         for k, (msg, ref) in enumerate(zip(bundles(), expected)):
             assert header_stamp_ns(msg) == (k + 1) * 50_000_000
             got = from_bundle(msg)
+            # beside the model inputs: the LiDAR safety-box flag for the creeping heuristic
+            assert int(got.pop(SAFETY_BOX_TENSOR)) == (k == 1), k
             assert sorted(got) == sorted(shapes) == sorted(ref)
             for name in ref:
                 assert got[name].shape == shapes[name] and got[name].dtype == np.float32, name

@@ -30,7 +30,8 @@ def plan_msg(res: PlanResult, stamp_ns: int, source: str = "tfv6", frame_id: str
                 target_speed=float(res.target_speed),
                 target_speed_classes=[float(c) for c in res.target_speed_classes],
                 target_speed_probs=[float(p) for p in np.asarray(res.target_speed_probs).reshape(-1)],
-                emergency_brake=bool(res.emergency_brake), brake_reason=res.brake_reason)
+                emergency_brake=bool(res.emergency_brake), brake_reason=res.brake_reason,
+                safety_box_occupied=bool(res.safety_box_occupied))
 
 
 def plan_from_msg(msg) -> PlanResult:
@@ -41,7 +42,7 @@ def plan_from_msg(msg) -> PlanResult:
     return PlanResult(arr(msg.waypoints), arr(msg.route_checkpoints), float(msg.target_speed),
                       tuple(float(c) for c in msg.target_speed_classes),
                       np.asarray(msg.target_speed_probs, np.float32), bool(msg.emergency_brake), msg.brake_reason,
-                      float(msg.waypoint_dt) or 0.25)
+                      float(msg.waypoint_dt) or 0.25, bool(msg.safety_box_occupied))
 
 
 def boxes_msg(boxes: np.ndarray, stamp_ns: int, frame_id: str = EGO_FRAME):

@@ -22,6 +22,9 @@ from lead.model.postprocess import BRAKE_THRESHOLD
 # An input bundle holding this tensor (UTF-8 bytes of a reason, uint8) asks for an emergency
 # brake: the preprocessing node sends it for a tick it cannot build (a sensor missing, no route).
 BRAKE_TENSOR = "brake_reason"
+# Not a model input: the preprocessing node's LiDAR safety-box test (uint8 0/1) of the tick, which
+# the plan carries to the controller's creeping heuristic (lead.control.safety_box).
+SAFETY_BOX_TENSOR = "safety_box_occupied"
 
 
 @dataclass
@@ -36,6 +39,7 @@ class PlanResult:
     emergency_brake: bool = False
     brake_reason: str = ""
     waypoint_dt: float = 0.25
+    safety_box_occupied: bool = False
     outputs: dict[str, np.ndarray] | None = None  # raw model outputs (batch 1), for perception
     inference_s: float = 0.0
 
@@ -131,6 +135,7 @@ class Policy:
                  self.cfg, self.brake_threshold)
         return PlanResult(p["waypoints"][0].astype(np.float32), p["route"][0].astype(np.float32),
                           float(p["target_speed"][0]), self.classes, p["target_speed_probs"][0].astype(np.float32),
+                          safety_box_occupied=bool(np.any(inputs.get(SAFETY_BOX_TENSOR, 0))),
                           outputs=out, inference_s=dt)
 
 
@@ -144,4 +149,4 @@ def plan_control(controller, plan: PlanResult, speed: float):
     if plan.emergency_brake:
         return VehicleControl(throttle=0.0, steer=0.0, brake=1.0)
     return controller.step(float(speed), checkpoints=plan.route, target_speed=plan.target_speed,
-                           waypoints=plan.waypoints)
+                           waypoints=plan.waypoints, safety_box_occupied=plan.safety_box_occupied)

@@ -16,7 +16,9 @@ gathers the messages:
 Lock-step: the world waits for the control of every tick, so every tick is answered. When a
 tick's set is not complete `sensor_timeout` wall seconds after its first message arrived, the
 bundle published for it carries only a `brake_reason` tensor (UTF-8 bytes, naming what is
-missing); the policy turns it into an emergency-brake plan. A tick that cannot be built (no
+missing); the policy turns it into an emergency-brake plan. Beside the model inputs, every bundle carries
+`safety_box_occupied` (uint8): whether this tick's LiDAR has points in LEAD's safety box ahead of
+the bumper (lead.control.safety_box), which the plan passes on to the creeping heuristic. A tick that cannot be built (no
 route yet, a sensor the config needs is absent from the rig) is answered the same way. A tick
 the world sends again is answered again with the same bundle.
 
@@ -40,7 +42,7 @@ from lead.io.stamps import header_stamp_ns
 from lead.inference.timing import open_timing_log
 from lead.nodes._spin import run_node
 
-from lead.inference.policy import BRAKE_TENSOR
+from lead.inference.policy import BRAKE_TENSOR, SAFETY_BOX_TENSOR
 
 
 def brake_bundle(reason: str, stamp_ns: int):
@@ -180,6 +182,9 @@ class PreprocessNode(Node):
     def _answer(self, stamp: int, msgs: dict) -> None:
         from std_msgs.msg import Float32
 
+        import numpy as np
+
+        from lead.control.safety_box import safety_box_occupied
         from lead.inference.bundle import to_bundle
         from lead.model.inputs import SPEED_TOPIC, InputError, build_inputs
 
@@ -201,7 +206,11 @@ class PreprocessNode(Node):
                                  + ", ".join(missing))
             if frame is None:
                 raise InputError(f"no ego pose at t={stamp / 1e9:.2f} s")
-            out = to_bundle(build_inputs(frame, self.cfg, self.rig), stamp, "ego_vehicle")
+            tensors = build_inputs(frame, self.cfg, self.rig)
+            # the controller's creeping heuristic looks at this tick's LiDAR (not a model input)
+            sweep = frame.lidar[-1] if frame.lidar and frame.lidar[-1].stamp_ns == stamp else None
+            tensors[SAFETY_BOX_TENSOR] = np.uint8(sweep is not None and safety_box_occupied(sweep.points))
+            out = to_bundle(tensors, stamp, "ego_vehicle")
         except (InputError, ValueError) as e:
             reason = f"preprocess: {e}"
             out = brake_bundle(reason, stamp)
