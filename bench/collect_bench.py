@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from lead.io.data_table import SAVE_EVERY  # lead collect renders the cameras on saved ticks only
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -48,7 +50,7 @@ def main() -> int:
         for k in range(a.rounds):
             runs = {
                 "without": [sys.executable, "-m", "lead.cli", "eval", *common, "--out", str(tmp / f"eval{k}"),
-                            "-p", "collect=true"],
+                            "-p", "collect=true", "-p", f"camera_every={SAVE_EVERY}"],  # as lead collect
                 "with": [sys.executable, "-m", "lead.cli", "collect", *common, "--out", str(tmp / f"collect{k}"),
                          "--json"],
             }

@@ -170,9 +170,10 @@ _add(Graph(
                "target_speed": 6.0, "tick_timeout": 60.0, "collect": False, "record": "",
                "expert_config": "config/expert.yaml", "checkpoint": "models/tfv6_small", "backend": "onnxruntime",
                "device": "cpu", "deadline": 0.0, "timing_dir": "", "inject_nan": "", "markers": False,
-               "world": "embedded", "video": False, "video_fps": 10.0, "creep": False},
+               "world": "embedded", "video": False, "video_fps": 10.0, "creep": False, "camera_every": 1},
     nodes=(
-        _world(when="world==embedded", **_EVAL_WORLD),
+        # camera_every: cameras on every n-th tick only (lead collect: the save rate; the expert needs none)
+        _world(when="world==embedded", camera_every="${camera_every}", **_EVAL_WORLD),
         _world(module="carla_world", when="world==carla", mode="carla", seed="${seed}", **_EVAL_WORLD),
         _world(module="carla_world", when="world==external", mode="external", **_EVAL_WORLD),
         NodeSpec("route_manager", _N + "route_manager",

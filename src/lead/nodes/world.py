@@ -11,7 +11,8 @@ World control (services, lead_msgs/srv): /lead/world/load, /lead/world/spawn_ego
 Parameters: rig, collect, render, dt, num_vehicles, num_pedestrians, maps (os.pathsep
 list), lockstep_topics, control_timeout (s wall), on_timeout (wait | hold | stop),
 town + seed + spawn_point (start on its own, for graphs without a route manager),
-duration (sim seconds, then exit; 0 = forever), scene_cache.
+duration (sim seconds, then exit; 0 = forever), scene_cache, camera_every (cameras only on ticks
+whose index is a multiple: CARLA's sensor_tick; default 1).
 """
 from __future__ import annotations
 
@@ -103,7 +104,7 @@ class WorldNode(LockstepWorld, Node):
             dt=float(p("dt", 0.05)), rig=str(p("rig", "lead")), collect=bool(p("collect", False)),
             render=bool(p("render", True)), num_vehicles=_count(p("num_vehicles", 30), 30),
             num_pedestrians=_count(p("num_pedestrians", 20), 20), maps_dirs=maps,
-            scene_cache=str(p("scene_cache", "")) or None))
+            scene_cache=str(p("scene_cache", "")) or None, camera_every=int(p("camera_every", 1))))
         self.role = self.world.rig.role_name
         control_topic = CONTROL_TOPIC.format(role=self.role)
         lock = [str(t) for t in (p("lockstep_topics", [control_topic]) or []) if str(t)]

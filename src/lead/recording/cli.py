@@ -41,7 +41,8 @@ def _register_collect(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--num-pedestrians", type=int, default=-1)
     p.add_argument("--resume", action="store_true", help="skip routes already finished in OUT/results")
     p.add_argument("--param", "-p", action="append", default=[], metavar="ARG=VALUE",
-                   help="any other eval graph argument (see `lead graphs`)")
+                   help="any other eval graph argument (see `lead graphs`); the cameras render only "
+                        "on saved ticks (camera_every=5) unless -p camera_every=1 (e.g. for -p video=true)")
     p.add_argument("--domain-id", type=int, default=None, help="ROS_DOMAIN_ID for this run")
     p.add_argument("--show-log", action="store_true", help="print node output instead of a progress bar")
     p.add_argument("--json", action="store_true", help="print one JSON summary object last")
@@ -120,6 +121,7 @@ def _collect(a: argparse.Namespace) -> int:
     from lead.leaderboard.campaign import plan_jobs
     from lead.leaderboard.cli import run_eval_graph
     from lead.recording.dataset import dataset_info, format_table
+    from lead.io import data_table as DT
     from lead.runner_cli import parse_params
 
     if a.agent == "expert":
@@ -143,7 +145,10 @@ def _collect(a: argparse.Namespace) -> int:
     args = {"routes": a.routes, "route_ids": a.route_ids, "repetitions": str(a.repetitions), "out": str(results),
             "resume": str(a.resume), "agent": a.agent, "rig": a.rig, "seed": str(a.seed),
             "num_vehicles": str(a.num_vehicles), "num_pedestrians": str(a.num_pedestrians),
-            "maps": os.pathsep.join(a.maps), "collect": "True", "record": str(bags)}
+            "maps": os.pathsep.join(a.maps), "collect": "True", "record": str(bags),
+            # the agents collect drives (expert, route follower) use no camera and the bags keep
+            # images at the save rate only: render the cameras on those ticks alone
+            "camera_every": str(DT.SAVE_EVERY)}
     try:
         args.update(parse_params(a.param))
     except ValueError as e:

@@ -127,9 +127,12 @@ class SensorSuite:
         if self.radars:
             jobs.append(lambda: {s.id: radar.measure(self.caster, world_matrix(s.pose, ego_m), dt)
                                  for s, radar in self.radars})
-        parallel = len(jobs) > 1 or (len(jobs) == 1 and self.renderer is not None)
+        cfg = self.world.config
+        tick = int(round(frame.time_ns / (dt * 1e9)))
+        render = self.renderer is not None and tick % cfg.camera_every == 0
+        parallel = len(jobs) > 1 or (len(jobs) == 1 and render)
         futures = [self._raycast_pool().submit(job) for job in jobs] if parallel else []
-        if self.renderer is not None:
+        if render:
             w = self.world.weather
             weather = Weather(cloudiness=w.get("cloudiness", 5.0), sun_azimuth_angle=w.get("sun_azimuth_angle", 0.0),
                               sun_altitude_angle=w.get("sun_altitude_angle", 45.0),

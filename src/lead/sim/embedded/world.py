@@ -49,6 +49,14 @@ class WorldConfig:
     scene_cache: str | None = None
     # camera images to render ("rgb", "depth", "semantic"); None: those the rig's cameras publish
     camera_channels: tuple[str, ...] | None = None
+    # cameras render (and the world node publishes them) only on ticks whose index (sim time /
+    # dt) is a multiple of this: CARLA's sensor_tick for the cameras. `lead collect` sets the data
+    # table's save rate: the expert drives without cameras and the recorder keeps no other tick.
+    camera_every: int = 1
+
+    def __post_init__(self) -> None:
+        if int(self.camera_every) < 1:
+            raise ValueError(f"WorldConfig.camera_every must be >= 1, got {self.camera_every}")
 
 
 @dataclass
