@@ -108,7 +108,12 @@ class ControllerNode(Node):
         elif self.braking:
             self.get_logger().info(f"t={stamp / 1e9:.2f}: plan valid again, driving")
             self.braking = ""
+        creeping = self.controller.creep_left > 0
         control = plan_control(self.controller, plan, speed)
+        if self.controller.creep_left > 0 and not creeping:
+            self.get_logger().info(f"t={stamp / 1e9:.2f}: stuck for {self.controller.stuck_ticks} ticks: creeping "
+                                   + ("(waiting: LiDAR points in the safety box)" if plan.safety_box_occupied
+                                      else f"(throttle {control.throttle:.2f})"))
         self.last_stamp, self.last_msg = stamp, M.vehicle_control(control, stamp)
         self.pub.publish(self.last_msg)
         if self.timing is not None:
