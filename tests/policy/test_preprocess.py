@@ -34,7 +34,7 @@ def _route_msg():
 def _tick_messages(rig, stamp: int, x: float, speed: float, seed: int, box: bool = False) -> dict:
     """topic -> message of one tick of the `lead` rig, ego at (x, 0) facing +x; LiDAR points in
     LEAD's safety box ahead of the bumper only with `box`."""
-    from lead.control.safety_box import safety_box_occupied
+    from lead.control.safety_box import in_safety_box
     from lead.model.inputs import carla_rotation_matrix, sensor_to_ego
 
     from lead.sim import messages as M
@@ -50,9 +50,7 @@ def _tick_messages(rig, stamp: int, x: float, speed: float, seed: int, box: bool
     for s in rig.by_type("sensor.lidar.ray_cast"):
         pts = np.column_stack([rng.uniform(-30, 60, 3000), rng.uniform(-35, 35, 3000), rng.uniform(-2.5, 1, 3000),
                                rng.uniform(0, 1, 3000)]).astype(np.float32)
-        ego = sensor_to_ego(pts[:, :3], s.pose)
-        pts = pts[~((np.abs(ego[:, 0] - 3.7) < 1.3) & (np.abs(ego[:, 1]) < 0.9) & (np.abs(ego[:, 2] - 1.0) < 0.6))]
-        assert not safety_box_occupied(sensor_to_ego(pts[:, :3], s.pose))
+        pts = pts[~in_safety_box(sensor_to_ego(pts[:, :3], s.pose))]
         if box:  # a wall 3.5 m ahead of the ego origin, moved into this LiDAR's frame
             wall = np.column_stack([np.full(10, 3.5), np.linspace(-0.5, 0.5, 10), np.full(10, 1.0)])
             r = carla_rotation_matrix(*s.pose[3:6])

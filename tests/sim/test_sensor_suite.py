@@ -4,6 +4,7 @@ same seed must give the same bytes."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from lead.sim.embedded import sensor_suite
 
@@ -82,7 +83,5 @@ def test_cameras_only_on_every_nth_tick_and_the_same_images_there():
             for k in cams:
                 assert cams[k].tobytes() == cams1[k].tobytes(), (tick, k)
     assert sum(1 for t, c, _ in every if c) == 2  # ticks 3 and 6
-    import pytest
-
     with pytest.raises(ValueError, match="camera_every"):
         WorldConfig(camera_every=0)

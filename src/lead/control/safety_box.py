@@ -13,13 +13,15 @@ Y_HALF = 0.8 * EGO_HALF_WIDTH
 Z_RANGE = (0.5, 1.5)
 
 
-def safety_box_occupied(points: np.ndarray) -> bool:
-    """True when any of the (N, 3+) ego-frame points (x forward, metres; the box is symmetric in
-    y, so either y convention works) lies strictly inside the safety box."""
+def in_safety_box(points: np.ndarray) -> np.ndarray:
+    """(N,) bool: which of the (N, 3+) ego-frame points (x forward, metres; the box is symmetric
+    in y, so either y convention works) lie strictly inside the safety box."""
     p = np.asarray(points)
-    if p.size == 0:
-        return False
     x, y, z = p[:, 0], p[:, 1], p[:, 2]
-    inside = ((x > X_RANGE[0]) & (x < X_RANGE[1]) & (y > -Y_HALF) & (y < Y_HALF)
-              & (z > Z_RANGE[0]) & (z < Z_RANGE[1]))
-    return bool(inside.any())
+    return ((x > X_RANGE[0]) & (x < X_RANGE[1]) & (y > -Y_HALF) & (y < Y_HALF)
+            & (z > Z_RANGE[0]) & (z < Z_RANGE[1]))
+
+
+def safety_box_occupied(points: np.ndarray) -> bool:
+    """True when any of the points lies in the safety box (in_safety_box)."""
+    return bool(in_safety_box(points).any())

@@ -16,11 +16,12 @@ gathers the messages:
 Lock-step: the world waits for the control of every tick, so every tick is answered. When a
 tick's set is not complete `sensor_timeout` wall seconds after its first message arrived, the
 bundle published for it carries only a `brake_reason` tensor (UTF-8 bytes, naming what is
-missing); the policy turns it into an emergency-brake plan. Beside the model inputs, every bundle carries
-`safety_box_occupied` (uint8): whether this tick's LiDAR has points in LEAD's safety box ahead of
-the bumper (lead.control.safety_box), which the plan passes on to the creeping heuristic. A tick that cannot be built (no
+missing); the policy turns it into an emergency-brake plan. A tick that cannot be built (no
 route yet, a sensor the config needs is absent from the rig) is answered the same way. A tick
-the world sends again is answered again with the same bundle.
+the world sends again is answered again with the same bundle. Beside the model inputs, every
+bundle carries `safety_box_occupied` (uint8): whether this tick's LiDAR has points in LEAD's
+safety box ahead of the bumper (lead.control.safety_box), which the plan passes on to the
+creeping heuristic.
 
 Parameters: rig (name or file), checkpoint (read for the model config only; .pt, .onnx or an
 export folder; '' = `model_config`), model_config (default tfv6_small), slop (s, default 0.025),

@@ -118,10 +118,10 @@ class _Progress:
 
 
 def _collect(a: argparse.Namespace) -> int:
+    from lead.io import data_table as DT
     from lead.leaderboard.campaign import plan_jobs
     from lead.leaderboard.cli import run_eval_graph
     from lead.recording.dataset import dataset_info, format_table
-    from lead.io import data_table as DT
     from lead.runner_cli import parse_params
 
     if a.agent == "expert":

@@ -127,9 +127,8 @@ class SensorSuite:
         if self.radars:
             jobs.append(lambda: {s.id: radar.measure(self.caster, world_matrix(s.pose, ego_m), dt)
                                  for s, radar in self.radars})
-        cfg = self.world.config
-        tick = int(round(frame.time_ns / (dt * 1e9)))
-        render = self.renderer is not None and tick % cfg.camera_every == 0
+        # frame.number is the tick index (sim time / dt), the recorder's rule for saved ticks
+        render = self.renderer is not None and frame.number % self.world.config.camera_every == 0
         parallel = len(jobs) > 1 or (len(jobs) == 1 and render)
         futures = [self._raycast_pool().submit(job) for job in jobs] if parallel else []
         if render:
