@@ -196,8 +196,10 @@ _add(Graph(
         NodeSpec("controller", _N + "controller", {"timing_dir": "${timing_dir}", "creep": "${creep}"},
                  respawn=True, when="agent==tfv6"),
         # one MCAP bag per route with LEAD's data table (lead collect sets record=DIR, collect=true)
+        # camera_every: the recorder leaves out its per-image DDS filter where the world sends saved ticks only
+        # (the CARLA world ignores camera_every: the recorder then drops the unsaved images itself)
         NodeSpec("recorder", _N + "recorder", {"out": "${record}", "rig": "${rig}", "collect": "${collect}",
-                                                   "seed": "${seed}"},
+                                                   "seed": "${seed}", "camera_every": "${camera_every}"},
                  when="record"),
         NodeSpec("markers", _N + "markers", {}, respawn=True, when="markers"),
         # one overlay MP4 per route into the results folder, where `lead webapp` shows it

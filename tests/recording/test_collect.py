@@ -90,7 +90,10 @@ def test_collect_three_routes_bags_rosbags_reads(tmp_path, ros_domain):
 
 def test_sigkilled_recorder_leaves_a_readable_prefix(tmp_path, ros_domain):
     routes = MAPS / "straight_routes.xml"  # 180 m: about half a minute of sim time
-    proc = subprocess.Popen(collect_cmd(routes, tmp_path, ros_domain, "--route-ids", "0", "--show-log"),
+    # cameras on every tick: the recorder's DDS filter (saved ticks only) is what keeps the save
+    # rate here, while the test above runs lead collect's default (cameras on saved ticks, no filter)
+    proc = subprocess.Popen(collect_cmd(routes, tmp_path, ros_domain, "--route-ids", "0", "--show-log",
+                                        "-p", "camera_every=1"),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
     try:

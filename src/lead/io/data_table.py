@@ -33,6 +33,12 @@ LATCHED = ("/tf_static", "/carla/world_info", "/carla/traffic_lights/info", "/ca
            "/carla/ego_vehicle/vehicle_info", ROUTE_TOPIC)
 
 
+def is_camera_topic(topic: str) -> bool:
+    """An image or camera_info topic of a camera (nominal or perturbated): what the world
+    publishes on its camera ticks only (CARLA's sensor_tick, the embedded world's camera_every)."""
+    return topic.endswith(("/image", "/camera_info"))
+
+
 @dataclass(frozen=True)
 class TopicRate:
     topic: str

@@ -6,6 +6,8 @@ lock-step set, so it must keep up: raw subscriptions (no deserialisation) and de
 
 Parameters: out (folder for the bags; required), rig (name or file), collect (the perturbated
 views are recorded too), seed (the run's base seed, for the metadata), dt (s per tick),
+camera_every (the world publishes the cameras only on ticks that are multiples of this: the
+embedded world's parameter of that name; 1 = every tick, as CARLA does),
 flush_every (wall s between chunk flushes: what a SIGKILL can lose at most), nice (added to
 the process's niceness, default 10: the recorder is not in the lock-step, so it takes the CPU
 the lock-stepped nodes leave idle instead of preempting the world; its deep queues absorb the lag).
@@ -36,6 +38,17 @@ LATCHED_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=10, reliability=
                          durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
+def needs_saved_ticks_filter(topic: str, every: int, camera_every: int) -> bool:
+    """Whether a DDS content filter should drop the unsaved ticks of `topic` (recorded every
+    `every` ticks). Not where the world already sends a camera topic on saved ticks only
+    (camera_every a multiple of the save rate, as in `lead collect`): every message would pass,
+    and the writer would still test each image against the filter (measured: 0.15 ms more per
+    384x384 image published, 18 images a saved tick with LEAD's collect rig)."""
+    if every <= 1:
+        return False
+    return not (DT.is_camera_topic(topic) and camera_every % every == 0)
+
+
 def saved_ticks_filter(dt_ns: int, every: int):
     """A DDS content filter that lets through only the saved ticks of a camera topic, so the
     world does not even send the others (Fast DDS filters on the writer side): the stamps of
@@ -61,6 +74,9 @@ class Recorder(Node):
         self.rec = RouteRecorder(out, rig=str(p("rig", "lead")), collect=bool(p("collect", True)),
                                  seed=int(p("seed", 0)), dt=float(p("dt", 0.05)),
                                  flush_every_s=float(p("flush_every", 1.0)))
+        camera_every = int(p("camera_every", 1))
+        if camera_every < 1:
+            raise ValueError(f"recorder: parameter 'camera_every' must be >= 1, got {camera_every}")
         nice = int(p("nice", 10))
         if nice:
             os.nice(nice)
@@ -74,7 +90,8 @@ class Recorder(Node):
                 profile = TICK_QOS
             cb = (lambda data, t=topic, ty=type_name: self._on(t, ty, data))
             every = self.rec.every.get(topic, 1)
-            filt = saved_ticks_filter(self.rec.dt_ns, every) if every > 1 else None
+            filt = saved_ticks_filter(self.rec.dt_ns, every) if needs_saved_ticks_filter(topic, every, camera_every) \
+                else None
             try:
                 self.create_subscription(message_class(type_name), topic, cb, profile, raw=True,
                                          content_filter_options=filt)
