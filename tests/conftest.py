@@ -51,6 +51,7 @@ def ros_domain(monkeypatch):
         d = 215 + d % (MAX_DOMAIN - 215 + 1)
     monkeypatch.setenv("ROS_DOMAIN_ID", str(d))
     monkeypatch.setenv(dds.VARIABLE, dds.TRANSPORTS)
+    monkeypatch.setenv(dds.PROFILES_VARIABLE, str(dds.PROFILES_FILE))
     monkeypatch.delenv("ROS_AUTOMATIC_DISCOVERY_RANGE", raising=False)
     yield d
     dds.clean_zombie_shm()  # what this test's killed processes left in /dev/shm (RAM)

@@ -31,8 +31,9 @@ def launch_graph(name: str, **overrides):
             ))
         return actions
 
+    env = dds.dds_environment()
     return LaunchDescription([
-        SetEnvironmentVariable(dds.VARIABLE, dds.dds_environment()[dds.VARIABLE]),
+        *[SetEnvironmentVariable(k, env[k]) for k in (dds.VARIABLE, dds.PROFILES_VARIABLE) if k in env],
         *[DeclareLaunchArgument(k, default_value=str(v), description=f"graph argument {k}")
           for k, v in defaults.items()],
         OpaqueFunction(function=nodes),

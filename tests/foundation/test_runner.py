@@ -160,8 +160,31 @@ def test_slow_dds_settings_are_named_and_lead_defaults_are_not():
     env = node_environment(base={})
     assert env[dds.VARIABLE] == dds.TRANSPORTS and dds.slow_settings(env) == []
     assert node_environment(base={dds.VARIABLE: "LARGE_DATA"})[dds.VARIABLE] == "LARGE_DATA"  # the user's wins
+    # the discovery profile, unless the user names a profiles file (either spelling)
+    assert env[dds.PROFILES_VARIABLE] == str(dds.PROFILES_FILE) and dds.PROFILES_FILE.is_file()
+    assert node_environment(base={dds.PROFILES_VARIABLE: "/mine.xml"})[dds.PROFILES_VARIABLE] == "/mine.xml"
+    assert dds.PROFILES_VARIABLE not in node_environment(base={"FASTRTPS_DEFAULT_PROFILES_FILE": "/mine.xml"})
     slow = dds.slow_settings({"ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST", dds.VARIABLE: "DEFAULT"})
     assert len(slow) == 2 and "LOCALHOST" in slow[0] and "DEFAULT" in slow[1]
+
+
+def test_the_discovery_profile_is_valid_fast_dds_xml():
+    """Fast DDS falls back to its defaults, with only a log line, on a profiles file it cannot
+    read: check lead's against the XML schema the ros-fastdds wheel ships."""
+    from lxml import etree
+
+    from lead.io import dds
+
+    xsd = Path(sys.prefix) / "share" / "fastdds" / "fastdds_profiles.xsd"
+    if not xsd.is_file():
+        pytest.skip(f"{xsd} is not installed (ros-fastdds wheel)")
+    schema = etree.XMLSchema(etree.parse(str(xsd)))
+    doc = etree.parse(str(dds.PROFILES_FILE))
+    assert schema.validate(doc), schema.error_log
+    ns = {"d": "http://www.eprosima.com"}
+    participant = doc.find(".//d:participant", ns)
+    assert participant.get("is_default_profile") == "true"  # what every participant of the process uses
+    assert int(doc.find(".//d:initialAnnouncements/d:count", ns).text) > 5  # Fast DDS's default is 5
 
 
 def test_runner_warns_about_a_localhost_discovery_range(ros_domain, monkeypatch):
