@@ -75,6 +75,22 @@ def test_driving_only_runtimes_give_the_same_driving_outputs(small_checkpoint, i
     assert [o.name for o in cut.graph.output] == [*PLANNING, "radar_detections"]
 
 
+def test_onnxruntime_session_is_built_for_batch_one(small_checkpoint, inference_cache):
+    """The exported graph's batch axis is dynamic; the runtime fixes it (the policy runs one
+    frame at a time), so ONNX Runtime folds the shape arithmetic. Same outputs as a session
+    that keeps the axis dynamic, which still takes any batch."""
+    path = resolve_onnx(small_checkpoint, cache_dir=inference_cache)
+    fixed, dynamic = OnnxRuntime(path), OnnxRuntime(path, batch=None)
+    assert all(i.shape[0] == 1 for i in fixed.session.get_inputs())
+    assert all(i.shape[0] == "batch" for i in dynamic.session.get_inputs())
+    x = _inputs(fixed.config, 5)
+    _assert_close(fixed.run(x), dynamic.run(x), 1e-5, 1e-5)
+    two = {k: np.concatenate([v, v]) for k, v in x.items()}
+    assert dynamic.run(two)["route"].shape[0] == 2
+    with pytest.raises(Exception, match="(?i)dimension"):  # ONNX Runtime names the input and the size
+        fixed.run(two)
+
+
 def test_onnx_export_is_cached_by_checkpoint_hash(small_checkpoint, inference_cache):
     a = resolve_onnx(small_checkpoint, cache_dir=inference_cache)
     mtime = a.stat().st_mtime_ns

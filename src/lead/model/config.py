@@ -16,6 +16,9 @@ import yaml
 
 CONFIG_DIR = Path(__file__).resolve().parents[3] / "config" / "model"
 BACKBONES = ("resnet18", "resnet34", "regnety_032")
+# the exported ONNX graph's dynamic batch dimension (lead.model.export names it; the ONNX Runtime
+# backend fixes it by this name)
+BATCH_AXIS = "batch"
 
 
 class ModelConfigError(ValueError):

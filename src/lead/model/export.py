@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from lead.model.config import BATCH_AXIS
 from lead.model.tfv6 import TFv6, example_inputs
 
 ONNX_OPSET = 17
@@ -37,7 +38,7 @@ def export_onnx(model: TFv6, path: str | Path, batch: int = 1, opset: int = ONNX
     model.eval()
     flat = FlatTFv6(model).eval()  # the exporter restores the wrapper's mode, recursively
     example = example_inputs(model.cfg, batch)
-    axes = {n: {0: "batch"} for n in flat.input_names + flat.output_names} if dynamic_batch else None
+    axes = {n: {0: BATCH_AXIS} for n in flat.input_names + flat.output_names} if dynamic_batch else None
     # traced with autograd on: under no_grad nn.MultiheadAttention takes its fused fast path
     # (aten::_native_multi_head_attention), which has no ONNX symbolic
     with torch.enable_grad(), warnings.catch_warnings():
