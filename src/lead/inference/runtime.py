@@ -111,9 +111,9 @@ class OnnxRuntime(Runtime):
     spin-waiting (spinning threads would steal the cores the rest of the graph runs on
     between frames; `spin=True` trades that for ~1 ms less latency). The session is built for
     `batch` (the policy runs 1): with the exported graph's dynamic batch axis fixed, ONNX Runtime
-    folds the shape arithmetic the exporter writes around every reshape (Shape, Gather, Concat
-    ...: about a third of tfv6_small's 4600 nodes) instead of running it each frame. None keeps
-    the batch dynamic."""
+    folds the shape arithmetic the exporter writes around every reshape (Shape, Gather, Unsqueeze,
+    Concat ...) instead of running it each frame: tfv6_small's optimised graph has 1006 nodes
+    instead of 2225. None keeps the batch dynamic."""
 
     backend = "onnxruntime"
 
