@@ -34,9 +34,15 @@ def run_node(factory: Callable[[], Node], argv: list[str] | None = None) -> int:
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
-    except Exception:  # a crashing node says why, and exits non-zero for the runner to see
-        logging.getLogger("lead").exception("node crashed")
-        code = 1
+    except Exception as e:
+        if rclpy.ok():  # a crashing node says why, and exits non-zero for the runner to see
+            logging.getLogger("lead").exception("node crashed")
+            code = 1
+        else:
+            # SIGINT/SIGTERM came while a callback ran: rclpy shut the context down under it and
+            # the callback's next publish failed ("publisher's context is invalid"). That is the
+            # shutdown asked for, not a crash.
+            logging.getLogger("lead").warning("stopped while a callback ran (%s: %s)", type(e).__name__, e)
     finally:
         exit_deadline()
         if node is not None:
