@@ -25,7 +25,6 @@ NODE = textwrap.dedent("""
             self.create_timer(0.05, self.tick)
 
         def tick(self):
-            print("in callback", flush=True)
             if sys.argv[1] == "raise":
                 raise RuntimeError("a real bug")
             rclpy.try_shutdown()  # what rclpy's SIGINT handler does while a callback runs
@@ -38,14 +37,9 @@ NODE = textwrap.dedent("""
 def _run(tmp_path, mode: str) -> tuple[int, str]:
     script = tmp_path / "busy_node.py"
     script.write_text(NODE)
-    p = subprocess.Popen([sys.executable, str(script), mode], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                         text=True)
-    try:
-        out, _ = p.communicate(timeout=60)
-    finally:
-        if p.poll() is None:
-            p.kill()
-    return p.returncode, out
+    r = subprocess.run([sys.executable, str(script), mode], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True, timeout=60)
+    return r.returncode, r.stdout
 
 
 def test_a_shutdown_under_a_running_callback_is_not_a_crash(tmp_path, ros_domain):

@@ -127,17 +127,21 @@ def test_truncated_bag_keeps_its_flushed_prefix(tmp_path):
 
 def test_saved_ticks_filter_only_where_the_world_sends_unsaved_ticks():
     from lead.nodes.recorder import needs_saved_ticks_filter, saved_ticks_filter
+    from lead.sim.rig import load_rig, resolve_rig_path
 
-    cam, info, radar = "/carla/ego_vehicle/rgb_1/image", "/carla/ego_vehicle/rgb_1_perturbated/camera_info", \
-        "/carla/ego_vehicle/radar1_perturbated"
-    for topic in (cam, info):
-        assert needs_saved_ticks_filter(topic, DT.SAVE_EVERY, camera_every=1)
-        assert needs_saved_ticks_filter(topic, DT.SAVE_EVERY, camera_every=2)
-        assert not needs_saved_ticks_filter(topic, DT.SAVE_EVERY, camera_every=DT.SAVE_EVERY)  # lead collect
-        assert not needs_saved_ticks_filter(topic, DT.SAVE_EVERY, camera_every=2 * DT.SAVE_EVERY)
+    rates = {tr.topic: tr for tr in DT.recorded_topics(load_rig(resolve_rig_path("lead")), collect=True)}
+    cam, info = rates["/carla/ego_vehicle/rgb_1/image"], rates["/carla/ego_vehicle/rgb_1_perturbated/camera_info"]
+    radar = rates["/carla/ego_vehicle/radar1_perturbated"]
+    assert cam.camera and info.camera and not radar.camera  # the data table says which are cameras
+    for tr in (cam, info):
+        assert needs_saved_ticks_filter(tr.every, tr.camera, camera_every=1)
+        assert needs_saved_ticks_filter(tr.every, tr.camera, camera_every=2)
+        assert not needs_saved_ticks_filter(tr.every, tr.camera, camera_every=DT.SAVE_EVERY)  # lead collect
+        assert not needs_saved_ticks_filter(tr.every, tr.camera, camera_every=2 * DT.SAVE_EVERY)
     # a perturbated radar is saved every 5th tick but published on every one, whatever the cameras do
-    assert needs_saved_ticks_filter(radar, DT.SAVE_EVERY, camera_every=DT.SAVE_EVERY)
-    assert not needs_saved_ticks_filter(cam, 1, camera_every=1)
+    assert radar.every == DT.SAVE_EVERY and needs_saved_ticks_filter(radar.every, radar.camera,
+                                                                     camera_every=DT.SAVE_EVERY)
+    assert not needs_saved_ticks_filter(1, True, camera_every=1)
     # the filter keeps the stamps of saved ticks: 0, 0.25, 0.5, 0.75 s into each second at 20 Hz
     f = saved_ticks_filter(50_000_000, DT.SAVE_EVERY)
     assert f.expression_parameters == ["0", "250000000", "500000000", "750000000"]

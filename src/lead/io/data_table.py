@@ -33,16 +33,13 @@ LATCHED = ("/tf_static", "/carla/world_info", "/carla/traffic_lights/info", "/ca
            "/carla/ego_vehicle/vehicle_info", ROUTE_TOPIC)
 
 
-def is_camera_topic(topic: str) -> bool:
-    """An image or camera_info topic of a camera (nominal or perturbated): what the world
-    publishes on its camera ticks only (CARLA's sensor_tick, the embedded world's camera_every)."""
-    return topic.endswith(("/image", "/camera_info"))
-
-
 @dataclass(frozen=True)
 class TopicRate:
     topic: str
     every: int  # record one message of every `every` ticks (1 = all)
+    # a camera's image or camera_info (nominal or perturbated): published on the world's camera
+    # ticks only (CARLA's sensor_tick, the embedded world's camera_every)
+    camera: bool = False
 
 
 def recorded_topics(rig: Rig, collect: bool = True) -> list[TopicRate]:
@@ -51,8 +48,8 @@ def recorded_topics(rig: Rig, collect: bool = True) -> list[TopicRate]:
     for s in rig.select(collect):
         t = s.topic(rig.role_name)
         if s.is_camera:
-            out.append(TopicRate(t, SAVE_EVERY))
-            out.append(TopicRate(t.rsplit("/", 1)[0] + "/camera_info", SAVE_EVERY))
+            out.append(TopicRate(t, SAVE_EVERY, camera=True))
+            out.append(TopicRate(t.rsplit("/", 1)[0] + "/camera_info", SAVE_EVERY, camera=True))
         elif s.type in ("sensor.lidar.ray_cast", "sensor.other.radar"):
             out.append(TopicRate(t, 1))
     if collect and rig.perturbation:
@@ -60,8 +57,8 @@ def recorded_topics(rig: Rig, collect: bool = True) -> list[TopicRate]:
             s = rig.get(sid)
             base = f"/carla/{rig.role_name}/{sid}{PERTURBED_SUFFIX}"
             if s.is_camera:
-                out.append(TopicRate(base + "/image", SAVE_EVERY))
-                out.append(TopicRate(base + "/camera_info", SAVE_EVERY))
+                out.append(TopicRate(base + "/image", SAVE_EVERY, camera=True))
+                out.append(TopicRate(base + "/camera_info", SAVE_EVERY, camera=True))
             else:
                 out.append(TopicRate(base, SAVE_EVERY))
     seen, unique = set(), []

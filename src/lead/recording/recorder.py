@@ -91,7 +91,9 @@ class RouteRecorder:
         self.compression = compression
         self.chunk_size = chunk_size
         self.types = T.topic_types(self.rig, self.collect)
-        self.every = {tr.topic: tr.every for tr in DT.recorded_topics(self.rig, self.collect)}
+        rates = DT.recorded_topics(self.rig, self.collect)
+        self.every = {tr.topic: tr.every for tr in rates}
+        self.camera_topics = frozenset(tr.topic for tr in rates if tr.camera)
         self.latched = set(DT.LATCHED)
         # the saved frame is counted on one camera image topic (the first of the rig)
         cams = [t for t, e in self.every.items() if e > 1 and t.endswith("/image") and DT.PERTURBED_SUFFIX not in t]
