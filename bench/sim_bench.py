@@ -4,6 +4,8 @@ real time), measured in one run on a generated town with 30 vehicles and 20 pede
   (b) + the sensors of LEAD's rig (3 cameras 384x384, 2 LiDARs, 4 radars, state sensors),
   (c) + ROS 2 lock-step: the world node publishing the whole contract and waiting each tick
       for the control of a controller node in another process.
+(b) and (c) run twice: cameras rendered in their own process (the default) and in the world's
+process (render_process=False), side by side.
 Last stdout line: one JSON object."""
 from __future__ import annotations
 
@@ -36,9 +38,10 @@ def rtf(world: EmbeddedWorld, sense: bool) -> float:
     return TICKS * world.config.dt / (time.perf_counter() - t0)
 
 
-def lockstep_rtf(rig: str, seconds: float = 30.0) -> float:
+def lockstep_rtf(rig: str, seconds: float = 30.0, render_process: bool = True) -> float:
     out = subprocess.run([sys.executable, "-m", "lead.cli", "run", "sim_drive", "--no-color", "--domain-id", "97",
-                          "-p", f"rig={rig}", "-p", f"duration={seconds}", "-p", f"map={TOWN}"],
+                          "-p", f"rig={rig}", "-p", f"duration={seconds}", "-p", f"map={TOWN}",
+                          "-p", f"render_process={str(render_process).lower()}"],
                          capture_output=True, text=True, timeout=900).stdout
     m = re.search(r"real-time factor ([0-9.]+)", out)
     if not m:
@@ -49,15 +52,20 @@ def lockstep_rtf(rig: str, seconds: float = 30.0) -> float:
 def main() -> None:
     a = rtf(EmbeddedWorld(WorldConfig(rig="lead")), sense=False)
     b = rtf(EmbeddedWorld(WorldConfig(rig="lead")), sense=True)
+    b_in = rtf(EmbeddedWorld(WorldConfig(rig="lead", render_process=False)), sense=True)
     c = lockstep_rtf("lead")
+    c_in = lockstep_rtf("lead", render_process=False)
     c_min = lockstep_rtf("minimal")
     print(f"(a) dynamics + traffic:                 RTF {a:7.2f}")
-    print(f"(b) + LEAD rig sensors:                  RTF {b:7.2f}")
-    print(f"(c) + lock-step over ROS 2, LEAD rig:    RTF {c:7.2f}  (target >= 2.0)")
+    print(f"(b) + LEAD rig sensors:                  RTF {b:7.2f}  (cameras in the world's process: {b_in:.2f}, "
+          f"x{b / b_in:.2f})")
+    print(f"(c) + lock-step over ROS 2, LEAD rig:    RTF {c:7.2f}  (target >= 2.0; cameras in the world's process: "
+          f"{c_in:.2f}, x{c / c_in:.2f})")
     print(f"    + lock-step over ROS 2, minimal rig: RTF {c_min:7.2f}")
     print(json.dumps({"rtf_dynamics_traffic": round(a, 2), "rtf_with_sensors": round(b, 2),
-                      "rtf_lockstep_lead_rig": round(c, 2), "rtf_lockstep_minimal_rig": round(c_min, 2),
-                      "target_lockstep": 2.0}))
+                      "rtf_with_sensors_inprocess_render": round(b_in, 2),
+                      "rtf_lockstep_lead_rig": round(c, 2), "rtf_lockstep_lead_rig_inprocess_render": round(c_in, 2),
+                      "rtf_lockstep_minimal_rig": round(c_min, 2), "target_lockstep": 2.0}))
 
 
 if __name__ == "__main__":

@@ -128,12 +128,15 @@ _add(Graph(
 
 
 _CONTROL = "/carla/ego_vehicle/vehicle_control_cmd"
-_WORLD_ARGS = {"rig": "lead", "seed": 0, "num_vehicles": 30, "num_pedestrians": 20, "maps": "", "render": True}
+_WORLD_ARGS = {"rig": "lead", "seed": 0, "num_vehicles": 30, "num_pedestrians": 20, "maps": "", "render": True,
+               "render_process": True}
 
 
 def _world(required: bool = False, module: str = "world", when: str = "", **params: Any) -> NodeSpec:
     base = {"rig": "${rig}", "num_vehicles": "${num_vehicles}", "num_pedestrians": "${num_pedestrians}",
             "maps": "${maps}", "render": "${render}"}
+    if module == "world":  # the embedded world's cameras in a child process (see sensors/render_process.py)
+        base["render_process"] = "${render_process}"
     return NodeSpec("world", _N + module, {**base, **params}, use_sim_time=False, required=required, when=when)
 
 

@@ -172,6 +172,7 @@ def test_carla_node_tick_publishes_what_the_embedded_node_publishes():
     car_node = _fake_node(rig, None)
     emb_out, car_out = [], []
     WorldNode._build(emb_node, emb_frame, readings, emb_out)
+    WorldNode._build_tail(emb_node, emb_frame, readings, emb_out)  # cameras, /carla/status
     CarlaWorldNode._build(car_node, carla_frame, car_out)
     emb_by = {repr(p): m for p, m in emb_out}
     car_by = {repr(p): m for p, m in car_out}

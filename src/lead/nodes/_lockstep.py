@@ -48,12 +48,14 @@ class LockstepWorld:
             res.success, res.message = False, f"{type(e).__name__}: {e}"
         return res
 
-    def _send(self, out: list) -> None:
-        """Publish a tick's (publisher, message) pairs in order; remember them for a re-send."""
+    def _send(self, out: list, earlier: list = ()) -> None:
+        """Publish a tick's (publisher, message) pairs in order; remember the tick (with the
+        `earlier` part of it already sent) for a re-send."""
         for pub, msg in out:
             pub.publish(msg)
-        self._last_out = out
-        self._last_counts = {id(pub): pub.get_subscription_count() for pub, _ in out}
+        tick = [*earlier, *out]
+        self._last_out = tick
+        self._last_counts = {id(pub): pub.get_subscription_count() for pub, _ in tick}
 
     def _republish(self, everything: bool = False) -> None:
         """Send the tick again where it can have been missed: a subscriber discovered after the

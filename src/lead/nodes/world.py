@@ -1,7 +1,8 @@
 """The embedded world behind the carla-ros-bridge topic contract, in lock-step.
 
-Each tick: step the world, publish /clock then every message of the tick (sensors, ground
-truth, /carla/status last), then wait until each `lockstep_topics` topic has answered with
+Each tick: step the world, publish /clock then every message of the tick (ground truth and
+the LiDAR/radar/state sensors; then the cameras, whose images the render process draws
+meanwhile; /carla/status last), then wait until each `lockstep_topics` topic has answered with
 a message stamped at this tick (the agent's control, the route manager's status) before
 stepping again. Results therefore do not depend on machine speed.
 
@@ -12,7 +13,8 @@ Parameters: rig, collect, render, dt, num_vehicles, num_pedestrians, maps (os.pa
 list), lockstep_topics, control_timeout (s wall), on_timeout (wait | hold | stop),
 town + seed + spawn_point (start on its own, for graphs without a route manager),
 duration (sim seconds, then exit; 0 = forever), scene_cache, camera_every (cameras only on ticks
-whose index is a multiple: CARLA's sensor_tick; default 1).
+whose index is a multiple: CARLA's sensor_tick; default 1), render_process (cameras rendered in
+a child process beside the ray casting; default true).
 """
 from __future__ import annotations
 
@@ -104,7 +106,8 @@ class WorldNode(LockstepWorld, Node):
             dt=float(p("dt", 0.05)), rig=str(p("rig", "lead")), collect=bool(p("collect", False)),
             render=bool(p("render", True)), num_vehicles=_count(p("num_vehicles", 30), 30),
             num_pedestrians=_count(p("num_pedestrians", 20), 20), maps_dirs=maps,
-            scene_cache=str(p("scene_cache", "")) or None, camera_every=int(p("camera_every", 1))))
+            scene_cache=str(p("scene_cache", "")) or None, camera_every=int(p("camera_every", 1)),
+            render_process=bool(p("render_process", True))))
         self.role = self.world.rig.role_name
         control_topic = CONTROL_TOPIC.format(role=self.role)
         lock = [str(t) for t in (p("lockstep_topics", [control_topic]) or []) if str(t)]
@@ -291,8 +294,8 @@ class WorldNode(LockstepWorld, Node):
                     events = self.scenarios.step(frame) if self.scenarios is not None else []
                     if self.scenarios is not None:
                         frame.roles.update(self.scenarios.actor_names())
-                    readings = self.world.sense(frame)
-                    self._publish(frame, readings, events)
+                    readings, cameras = self.world.sense_split(frame)
+                    self._publish(frame, readings, events, cameras)
             if not self._running:
                 time.sleep(0.005)
                 continue
@@ -307,13 +310,39 @@ class WorldNode(LockstepWorld, Node):
                 return
             self._wait_for(frame.time_ns)
 
-    def _publish(self, f, readings, events=()) -> None:
+    def _publish(self, f, readings, events=(), cameras=None) -> None:
+        """Send the tick: everything but the cameras first (their images may still be rendering
+        in the render process meanwhile), then the cameras, then /carla/status."""
         out: list = []
         self._build(f, readings, out)
-        out[-1:-1] = [(self.pub_scenario, scenario_event_msg(e, f.time_ns)) for e in events]
+        out += [(self.pub_scenario, scenario_event_msg(e, f.time_ns)) for e in events]
         self._send(out)
+        tail: list = []
+        self._build_tail(f, cameras() if cameras is not None else {}, tail)
+        self._send(tail, earlier=out)
+
+    def _build_tail(self, f, readings, out: list) -> None:
+        """The end of the tick: the cameras' messages, then /carla/status."""
+        t, r = f.time_ns, self.role
+        for sid, pubs in self.sensor_pubs.items():
+            s = self.sensors[sid]
+            data = readings.get(sid)
+            if not s.is_camera or data is None:
+                continue
+            frame_id = s.frame_id(r)
+            a = s.attributes
+            if s.type == "sensor.camera.depth":
+                msg = M.depth_image(data.depth, t, frame_id)
+            elif s.type == "sensor.camera.semantic_segmentation":
+                msg = M.semantic_image(data.semantic, t, frame_id)
+            else:
+                msg = M.rgb_image(data.rgba, t, frame_id)
+            out.append((pubs[0], msg))
+            out.append((pubs[1], M.camera_info_msg(a["image_size_x"], a["image_size_y"], a["fov"], t, frame_id)))
+        out.append((self.pub_status, M.status(f.number, self.world.config.dt)))
 
     def _build(self, f, readings, out: list) -> None:
+        """The tick's messages up to the cameras (_build_tail), /clock first."""
         t, r = f.time_ns, self.role
         out.append((self.pub_clock, M.clock(t)))
         ego_pose = f.ego.transform
@@ -324,17 +353,7 @@ class WorldNode(LockstepWorld, Node):
             data = readings.get(sid)
             typ = s.type
             if s.is_camera:
-                if data is None:
-                    continue
-                a = s.attributes
-                if typ == "sensor.camera.depth":
-                    msg = M.depth_image(data.depth, t, frame_id)
-                elif typ == "sensor.camera.semantic_segmentation":
-                    msg = M.semantic_image(data.semantic, t, frame_id)
-                else:
-                    msg = M.rgb_image(data.rgba, t, frame_id)
-                out.append((pubs[0], msg))
-                out.append((pubs[1], M.camera_info_msg(a["image_size_x"], a["image_size_y"], a["fov"], t, frame_id)))
+                continue  # _build_tail
             elif typ == "sensor.lidar.ray_cast":
                 out.append((pubs[0], M.lidar_cloud(data, t, frame_id)))
             elif typ == "sensor.other.radar":
@@ -361,7 +380,6 @@ class WorldNode(LockstepWorld, Node):
             types = {a.id: a.type_id for a in f.actors}
             types[EGO_ID] = self.world.ego_blueprint
             out.append((self.pub_actor_list, M.actor_list((i, 0, types.get(i, ""), role) for i, role in f.roles.items())))
-        out.append((self.pub_status, M.status(f.number, self.world.config.dt)))
 
     def destroy_node(self):
         self._stop.set()
@@ -369,6 +387,8 @@ class WorldNode(LockstepWorld, Node):
         # the loop itself shuts rclpy down when `duration` is reached, and that destroys this node
         if self.thread is not threading.current_thread():
             self.thread.join(timeout=5.0)
+        if not self.thread.is_alive():
+            self.world.close()  # the camera render process (a daemon: it goes with us anyway)
         return super().destroy_node()
 
 

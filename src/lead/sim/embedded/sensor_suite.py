@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
 from lead.sim.embedded.sensors import (
     Actor,
     ActorKind,
-    CameraRenderer,
     CameraSpec,
     LidarSpec,
     Radar,
@@ -93,7 +92,7 @@ class SensorSuite:
             self.camera_groups[(s.pose, a["image_size_x"], a["image_size_y"], a["fov"])].append(s)
         self.camera_specs = [CameraSpec(group[0].id, key[0], int(key[1]), int(key[2]), float(key[3]))
                              for key, group in self.camera_groups.items()]
-        self.renderer = CameraRenderer(mesh) if self.camera_specs else None
+        self.renderer = world.camera_renderer() if self.camera_specs else None
         # render only the images some camera publishes (or what the config asks for)
         self.camera_channels = tuple(world.config.camera_channels or
                                      sorted({_CHANNEL_OF.get(s.type, "rgb") for s in cams}))
@@ -114,14 +113,25 @@ class SensorSuite:
         return self._pool
 
     def measure(self, frame: "Frame") -> dict[str, Any]:
+        """Every sensor's reading of this tick, by sensor id."""
+        out, cameras = self.measure_split(frame)
+        out.update(cameras())
+        return out
+
+    def measure_split(self, frame: "Frame") -> tuple[dict[str, Any], Callable[[], dict[str, Any]]]:
+        """The readings of every sensor but the cameras, and a call that returns the cameras'
+        (by sensor id; empty on ticks without cameras). With a RenderProcess the images are
+        still being rendered when this returns: the caller can use the time (the world node
+        publishes the other sensors and the ground truth meanwhile)."""
         ego_m = pose_matrix(frame.ego.transform)
         actors = render_actors(frame, self.light_heads)
         out: dict[str, Any] = {}
         self.caster.set_actors(actors)
         dt = self.world.config.dt
-        # Embree releases the GIL: each LiDAR (and the radars together) casts its rays on a
-        # worker thread while llvmpipe renders the cameras on this one. Each sensor keeps its
-        # own random stream, so the readings do not depend on the threads' timing.
+        # The cameras render in their own process (RenderProcess: submit now, images later)
+        # or, in this process, on this thread in result(). Embree releases the GIL: each LiDAR
+        # (and the radars together) casts its rays on a worker thread meanwhile. Each sensor
+        # keeps its own random stream, so the readings do not depend on the timing.
         jobs = [(lambda s=s, lidar=lidar: {s.id: lidar.measure(self.caster, world_matrix(s.pose, ego_m), dt).points})
                 for s, lidar in self.lidars]
         if self.radars:
@@ -129,17 +139,28 @@ class SensorSuite:
                                  for s, radar in self.radars})
         # frame.number is the tick index (sim time / dt), the recorder's rule for saved ticks
         render = self.renderer is not None and frame.number % self.world.config.camera_every == 0
-        parallel = len(jobs) > 1 or (len(jobs) == 1 and render)
-        futures = [self._raycast_pool().submit(job) for job in jobs] if parallel else []
+        if render and not getattr(self.renderer, "alive", True):
+            log.warning("the camera render process is gone: starting a new one")
+            self.renderer = self.world.camera_renderer()
         if render:
             w = self.world.weather
             weather = Weather(cloudiness=w.get("cloudiness", 5.0), sun_azimuth_angle=w.get("sun_azimuth_angle", 0.0),
                               sun_altitude_angle=w.get("sun_altitude_angle", 45.0),
                               fog_density=w.get("fog_density", 0.0), fog_distance=w.get("fog_distance", 0.0))
-            images = self.renderer.render(self.camera_specs, ego_m, actors, weather, channels=self.camera_channels)
-            for img, group in zip(images, self.camera_groups.values()):
-                for s in group:
-                    out[s.id] = img
+            self.renderer.submit(self.camera_specs, ego_m, actors, weather, channels=self.camera_channels)
+        renderer = self.renderer
+
+        def cameras() -> dict[str, Any]:
+            if not render:
+                return {}
+            images = renderer.result()
+            return {s.id: img for img, group in zip(images, self.camera_groups.values()) for s in group}
+
+        parallel = len(jobs) > 1 or (len(jobs) == 1 and render)
+        futures = [self._raycast_pool().submit(job) for job in jobs] if parallel else []
+        if render and not getattr(renderer, "asynchronous", False):
+            done = cameras()  # in this process: render now, beside the ray-casting threads
+            cameras = lambda: done  # noqa: E731
         for result in [f.result() for f in futures] if parallel else [job() for job in jobs]:
             out.update(result)
         for s in self.others:
@@ -149,5 +170,4 @@ class SensorSuite:
                 out[s.id] = self.world.imu(frame)
             else:
                 out[s.id] = frame.ego_speed
-        return out
-
+        return out, cameras

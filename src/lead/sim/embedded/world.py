@@ -17,7 +17,7 @@ import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -53,6 +53,9 @@ class WorldConfig:
     # dt) is a multiple of this: CARLA's sensor_tick for the cameras. `lead collect` sets the data
     # table's save rate: the expert drives without cameras and the recorder keeps no other tick.
     camera_every: int = 1
+    # cameras render in a child process, beside the LiDAR/radar ray casting (in one process
+    # moderngl's GIL hold makes them take turns); False: on the calling thread
+    render_process: bool = True
 
     def __post_init__(self) -> None:
         if int(self.camera_every) < 1:
@@ -115,6 +118,8 @@ class EmbeddedWorld:
         self.weather: dict[str, float] = {}
         self._next_scenario_id = SCENARIO_FIRST_ID
         self._sensors = None  # built lazily: renderer, casters, lidars, radars
+        self._renderer = None  # the cameras' renderer, kept across routes (see camera_renderer)
+        self._renderer_scene = None
         self._seed = 0
         self._last_frame: Frame | None = None
         self._in_contact: set[int] = set()
@@ -301,10 +306,43 @@ class EmbeddedWorld:
         compass = (yaw + math.pi / 2) % (2 * math.pi)
         return acc, gyro, compass
 
+    def camera_renderer(self):
+        """The cameras' renderer (RenderProcess, or CameraRenderer without
+        config.render_process) over the current scene. One per world: a new map only
+        replaces its mesh, so the GL context (and the child process) outlive routes."""
+        from lead.sim.embedded.sensors import CameraRenderer
+        from lead.sim.embedded.sensors.render_process import RenderProcess
+
+        r = self._renderer
+        if r is not None and not getattr(r, "alive", True):  # the child died: start a new one
+            r.close()
+            r = None
+        if r is None:
+            r = (RenderProcess if self.config.render_process else CameraRenderer)(self.scene.mesh)
+            self._renderer = r
+        elif self._renderer_scene is not self.scene:
+            r.set_static_mesh(self.scene.mesh)
+        self._renderer_scene = self.scene
+        return r
+
+    def close(self) -> None:
+        """Free the renderer (its child process or GL context); the world stays usable."""
+        r, self._renderer, self._renderer_scene = self._renderer, None, None
+        self._sensors = None  # the next sense() builds the suite, and a renderer, again
+        if r is not None:
+            r.close()
+
     def sense(self, frame: Frame | None = None) -> dict[str, Any]:
         """Sensor readings of the last tick by sensor id: cameras give CameraImages, lidars
         (N, 4) points in the sensor frame, radars (N, 4) detections (velocity, azimuth,
         altitude, depth), gnss (lat, lon, alt), imu (acc, gyro, compass), speedometer m/s."""
+        out, cameras = self.sense_split(frame)
+        out.update(cameras())
+        return out
+
+    def sense_split(self, frame: Frame | None = None) -> tuple[dict[str, Any], Callable[[], dict[str, Any]]]:
+        """sense() in two parts: the readings of all sensors but the cameras, and a call that
+        returns the cameras' (which may still be rendering in the meantime)."""
         frame = frame or self._last_frame
         if frame is None:
             raise RuntimeError("sense() before the first tick")
@@ -312,4 +350,4 @@ class EmbeddedWorld:
 
         if self._sensors is None:
             self._sensors = SensorSuite(self, self.sensors())
-        return self._sensors.measure(frame)
+        return self._sensors.measure_split(frame)

@@ -183,6 +183,7 @@ class CameraRenderer:
         self._fbo_parts: list = []
         self._atlas: _Atlas | None = None
         self._readback: tuple | None = None
+        self._submitted: tuple | None = None  # submit()'s arguments, rendered by result()
         self.set_static_mesh(static_mesh)
 
     # --- resources ---------------------------------------------------------------------
@@ -238,6 +239,8 @@ class CameraRenderer:
         _release([*self._static, self._fbo, *self._fbo_parts, self._sky_vao, self._static_prog, self._actor_prog,
                   self._sky_prog, *[b for t in self._templates.values() for b in t],
                   *[o for k in self._instanced.values() for o in (k["vao"], k["instances"])]])
+
+    close = release  # RenderProcess's name for it
 
     # --- rendering ---------------------------------------------------------------------
 
@@ -301,6 +304,16 @@ class CameraRenderer:
             self.ctx.depth_func = "<="
             self._sky_vao.render(mgl.TRIANGLES, vertices=3)
         return self._read(fbo, atlas, reuse_buffers)
+
+    def submit(self, cameras: Sequence[CameraSpec], parent_pose: Pose | np.ndarray | None = None,
+               actors: Sequence[Actor] = (), weather: Weather | None = None, channels=CHANNELS) -> None:
+        """The calls of RenderProcess: here the render runs in `result()`, on this thread."""
+        self._submitted = (cameras, parent_pose, actors, weather, channels)
+
+    def result(self) -> list[CameraImages]:
+        cameras, parent_pose, actors, weather, channels = self._submitted
+        self._submitted = None
+        return self.render(cameras, parent_pose, actors, weather, channels=channels)
 
     def _read(self, fbo, atlas: _Atlas, reuse: bool) -> list[CameraImages]:
         w, h = atlas.width, atlas.height
