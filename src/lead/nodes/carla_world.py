@@ -283,15 +283,17 @@ class CarlaWorldNode(LockstepWorld, Node):
         out.append((self.pub_clock, M.clock(t)))
         ego_pose = f.ego.transform
         out.append((self.pub_tf, M.tf_message([M.transform_stamped(t, M.MAP_FRAME, r, ego_pose)])))
-        cameras: list = []  # sent after the ground truth, as the embedded world sends them
+        # the embedded world's order (SensorSpec.publish_group): state sensors and ground truth,
+        # then LiDAR/radar, then the cameras, then /carla/status
+        later: dict[str, list] = {"rays": [], "cameras": []}
         for sid, pubs in self.sensor_pubs.items():
             s = self.sensors[sid]
             frame_id = s.frame_id(r)
             typ = s.type
-            if s.is_camera:
+            if s.publish_group in later:
                 if sid in f.readings:
-                    cameras += zip(pubs, sensor_messages(s, f.readings[sid], t, frame_id,
-                                                         f.sensor_rotations.get(sid, ego_pose[3:])))
+                    later[s.publish_group] += zip(pubs, sensor_messages(s, f.readings[sid], t, frame_id,
+                                                                        f.sensor_rotations.get(sid, ego_pose[3:])))
             elif typ == "sensor.pseudo.odom":
                 out.append((pubs[0], M.odometry(ego_pose, f.ego.velocity, f.ego.angular_velocity, t, r)))
             elif typ == "sensor.pseudo.speedometer":
@@ -312,7 +314,7 @@ class CarlaWorldNode(LockstepWorld, Node):
             types = {a.id: a.type_id for a in f.actors}
             types[f.ego.id] = f.ego.type_id
             out.append((self.pub_actor_list, M.actor_list((i, 0, types.get(i, ""), role) for i, role in f.roles.items())))
-        out += cameras
+        out += later["rays"] + later["cameras"]
         out.append((self.pub_status, M.status(f.number, self.dt)))
 
     def destroy_node(self):

@@ -294,8 +294,7 @@ class WorldNode(LockstepWorld, Node):
                     events = self.scenarios.step(frame) if self.scenarios is not None else []
                     if self.scenarios is not None:
                         frame.roles.update(self.scenarios.actor_names())
-                    readings, cameras = self.world.sense_split(frame)
-                    self._publish(frame, readings, events, cameras)
+                    self._publish(frame, self.world.sense_start(frame), events)
             if not self._running:
                 time.sleep(0.005)
                 continue
@@ -310,50 +309,51 @@ class WorldNode(LockstepWorld, Node):
                 return
             self._wait_for(frame.time_ns)
 
-    def _publish(self, f, readings, events=(), cameras=None) -> None:
-        """Send the tick: everything but the cameras first (their images may still be rendering
-        in the render process meanwhile), then the cameras, then /carla/status."""
+    def _publish(self, f, readings, events=()) -> None:
+        """Send the tick in three parts, each as soon as its data is ready (the agent can
+        answer on the first while the world is still measuring): ground truth and state
+        sensors; LiDAR and radar (cast on worker threads meanwhile); the cameras (drawn by the
+        render process meanwhile), then /carla/status. `readings`: PendingReadings or a dict."""
+        if isinstance(readings, dict):
+            state = rays = cams = readings
+        else:
+            state, rays, cams = readings.state, readings.rays, readings.cameras
         out: list = []
-        self._build(f, readings, out)
+        self._build(f, state, out)
         out += [(self.pub_scenario, scenario_event_msg(e, f.time_ns)) for e in events]
         self._send(out)
-        tail: list = []
-        self._build_tail(f, cameras() if cameras is not None else {}, tail)
-        self._send(tail, earlier=out)
+        part: list = []
+        self._build_rays(f, rays() if callable(rays) else rays, part)
+        self._send(part, earlier=out)
+        out += part
+        part = []
+        self._build_tail(f, cams() if callable(cams) else cams, part)
+        self._send(part, earlier=out)
 
-    def _build_tail(self, f, readings, out: list) -> None:
-        """The end of the tick: the cameras' messages, then /carla/status."""
+    def _sensor_messages(self, f, group: str, readings, out: list) -> None:
+        """The messages of the rig's sensors of one publish group (SensorSpec.publish_group), in
+        rig order."""
         t, r = f.time_ns, self.role
-        for sid, pubs in self.sensor_pubs.items():
-            s = self.sensors[sid]
-            data = readings.get(sid)
-            if not s.is_camera or data is None:
-                continue
-            frame_id = s.frame_id(r)
-            a = s.attributes
-            if s.type == "sensor.camera.depth":
-                msg = M.depth_image(data.depth, t, frame_id)
-            elif s.type == "sensor.camera.semantic_segmentation":
-                msg = M.semantic_image(data.semantic, t, frame_id)
-            else:
-                msg = M.rgb_image(data.rgba, t, frame_id)
-            out.append((pubs[0], msg))
-            out.append((pubs[1], M.camera_info_msg(a["image_size_x"], a["image_size_y"], a["fov"], t, frame_id)))
-        out.append((self.pub_status, M.status(f.number, self.world.config.dt)))
-
-    def _build(self, f, readings, out: list) -> None:
-        """The tick's messages up to the cameras (_build_tail), /clock first."""
-        t, r = f.time_ns, self.role
-        out.append((self.pub_clock, M.clock(t)))
         ego_pose = f.ego.transform
-        out.append((self.pub_tf, M.tf_message([M.transform_stamped(t, M.MAP_FRAME, r, ego_pose)])))
         for sid, pubs in self.sensor_pubs.items():
             s = self.sensors[sid]
+            if s.publish_group != group:
+                continue
             frame_id = s.frame_id(r)
             data = readings.get(sid)
             typ = s.type
             if s.is_camera:
-                continue  # _build_tail
+                if data is None:
+                    continue  # a tick without cameras (camera_every)
+                a = s.attributes
+                if typ == "sensor.camera.depth":
+                    msg = M.depth_image(data.depth, t, frame_id)
+                elif typ == "sensor.camera.semantic_segmentation":
+                    msg = M.semantic_image(data.semantic, t, frame_id)
+                else:
+                    msg = M.rgb_image(data.rgba, t, frame_id)
+                out.append((pubs[0], msg))
+                out.append((pubs[1], M.camera_info_msg(a["image_size_x"], a["image_size_y"], a["fov"], t, frame_id)))
             elif typ == "sensor.lidar.ray_cast":
                 out.append((pubs[0], M.lidar_cloud(data, t, frame_id)))
             elif typ == "sensor.other.radar":
@@ -370,6 +370,14 @@ class WorldNode(LockstepWorld, Node):
             elif typ == "sensor.other.collision":
                 for c in f.collisions:
                     out.append((pubs[0], M.collision_event(c.other_id, c.normal_impulse, t, frame_id)))
+
+    def _build(self, f, readings, out: list) -> None:
+        """The first part of a tick: /clock, tf, the state sensors and the ground truth."""
+        t, r = f.time_ns, self.role
+        out.append((self.pub_clock, M.clock(t)))
+        ego_pose = f.ego.transform
+        out.append((self.pub_tf, M.tf_message([M.transform_stamped(t, M.MAP_FRAME, r, ego_pose)])))
+        self._sensor_messages(f, "state", readings, out)
         out.append((self.pub_vstatus, M.vehicle_status(f.ego_speed, f.ego.acceleration, ego_pose, f.ego_control, t, r)))
         built: dict = {}
         out.append((self.pub_objects, M.object_array([f.ego] + f.actors, classify, t, built)))
@@ -380,6 +388,15 @@ class WorldNode(LockstepWorld, Node):
             types = {a.id: a.type_id for a in f.actors}
             types[EGO_ID] = self.world.ego_blueprint
             out.append((self.pub_actor_list, M.actor_list((i, 0, types.get(i, ""), role) for i, role in f.roles.items())))
+
+    def _build_rays(self, f, readings, out: list) -> None:
+        """The second part: LiDAR and radar."""
+        self._sensor_messages(f, "rays", readings, out)
+
+    def _build_tail(self, f, readings, out: list) -> None:
+        """The last part: the cameras, then /carla/status."""
+        self._sensor_messages(f, "cameras", readings, out)
+        out.append((self.pub_status, M.status(f.number, self.world.config.dt)))
 
     def destroy_node(self):
         self._stop.set()

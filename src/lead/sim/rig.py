@@ -61,6 +61,17 @@ class SensorSpec:
     def is_camera(self) -> bool:
         return self.type.startswith("sensor.camera.")
 
+    @property
+    def publish_group(self) -> str:
+        """Which part of a world tick carries this sensor's messages (both world nodes send a
+        tick in this order, each part as soon as it is ready): 'state' (with the ground truth:
+        odometry, speedometer, GNSS, IMU, collisions), 'rays' (LiDAR, radar), 'cameras'."""
+        if self.is_camera:
+            return "cameras"
+        if self.type.startswith(("sensor.lidar.", "sensor.other.radar")):
+            return "rays"
+        return "state"
+
     def topic(self, role: str = "ego_vehicle") -> str:
         """carla-ros-bridge's topic: cameras publish <prefix>/image (+ camera_info), others <prefix>."""
         prefix = f"/carla/{role}/{self.id}"

@@ -3,6 +3,7 @@ at the same pose share one render: rgb_i, depth_i and semantic_segmentation_i), 
 casting for the LiDARs and radars, and the state sensors."""
 from __future__ import annotations
 
+import functools
 import logging
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any, Callable, Sequence
@@ -45,6 +46,7 @@ def actor_kind(type_id: str, kind: str) -> ActorKind:
     return ActorKind.CAR if type_id.startswith("vehicle.") else ActorKind.PROP
 
 
+@functools.lru_cache(maxsize=8192)  # a generator per call costs ~20 us: ~2 ms a tick for 100 actors
 def _colour(actor_id: int) -> tuple[int, int, int]:
     rng = np.random.default_rng(actor_id)  # stable paint per actor
     return tuple(int(c) for c in rng.integers(30, 230, 3))
@@ -114,18 +116,15 @@ class SensorSuite:
 
     def measure(self, frame: "Frame") -> dict[str, Any]:
         """Every sensor's reading of this tick, by sensor id."""
-        out, cameras = self.measure_split(frame)
-        out.update(cameras())
-        return out
+        return self.measure_start(frame).all()
 
-    def measure_split(self, frame: "Frame") -> tuple[dict[str, Any], Callable[[], dict[str, Any]]]:
-        """The readings of every sensor but the cameras, and a call that returns the cameras'
-        (by sensor id; empty on ticks without cameras). With a RenderProcess the images are
-        still being rendered when this returns: the caller can use the time (the world node
-        publishes the other sensors and the ground truth meanwhile)."""
+    def measure_start(self, frame: "Frame") -> "PendingReadings":
+        """Start this tick's measurement; the readings come as they are ready (see
+        PendingReadings): the state sensors at once, LiDAR and radar when the casting threads
+        finish, the cameras when the render process has drawn them. The world node publishes
+        each part as it comes."""
         ego_m = pose_matrix(frame.ego.transform)
         actors = render_actors(frame, self.light_heads)
-        out: dict[str, Any] = {}
         self.caster.set_actors(actors)
         dt = self.world.config.dt
         # The cameras render in their own process (RenderProcess: submit now, images later)
@@ -148,26 +147,54 @@ class SensorSuite:
                               sun_altitude_angle=w.get("sun_altitude_angle", 45.0),
                               fog_density=w.get("fog_density", 0.0), fog_distance=w.get("fog_distance", 0.0))
             self.renderer.submit(self.camera_specs, ego_m, actors, weather, channels=self.camera_channels)
-        renderer = self.renderer
+        renderer, groups = self.renderer, list(self.camera_groups.values())
 
         def cameras() -> dict[str, Any]:
             if not render:
                 return {}
-            images = renderer.result()
-            return {s.id: img for img, group in zip(images, self.camera_groups.values()) for s in group}
+            return {s.id: img for img, group in zip(renderer.result(), groups) for s in group}
 
         parallel = len(jobs) > 1 or (len(jobs) == 1 and render)
-        futures = [self._raycast_pool().submit(job) for job in jobs] if parallel else []
+        if parallel:
+            futures = [self._raycast_pool().submit(job) for job in jobs]
+            rays = lambda: {k: v for f in futures for k, v in f.result().items()}  # noqa: E731
+        else:
+            done_rays = {k: v for job in jobs for k, v in job().items()}
+            rays = lambda: done_rays  # noqa: E731
         if render and not getattr(renderer, "asynchronous", False):
             done = cameras()  # in this process: render now, beside the ray-casting threads
             cameras = lambda: done  # noqa: E731
-        for result in [f.result() for f in futures] if parallel else [job() for job in jobs]:
-            out.update(result)
+        state: dict[str, Any] = {}
         for s in self.others:
             if s.type == "sensor.other.gnss":
-                out[s.id] = self.world.gnss(frame)
+                state[s.id] = self.world.gnss(frame)
             elif s.type == "sensor.other.imu":
-                out[s.id] = self.world.imu(frame)
+                state[s.id] = self.world.imu(frame)
             else:
-                out[s.id] = frame.ego_speed
-        return out, cameras
+                state[s.id] = frame.ego_speed
+        return PendingReadings(state, rays, cameras)
+
+
+class PendingReadings:
+    """One tick's sensor readings (by sensor id), in three parts: `state` (GNSS, IMU,
+    speedometer) at once; `rays()` (LiDAR, radar) and `cameras()` block until theirs are
+    ready. Each part is computed once; `all()` merges them."""
+
+    def __init__(self, state: dict[str, Any], rays: Callable[[], dict], cameras: Callable[[], dict]):
+        self.state = state
+        self._parts = {"rays": rays, "cameras": cameras}
+        self._done: dict[str, dict] = {}
+
+    def _get(self, part: str) -> dict[str, Any]:
+        if part not in self._done:
+            self._done[part] = self._parts[part]()
+        return self._done[part]
+
+    def rays(self) -> dict[str, Any]:
+        return self._get("rays")
+
+    def cameras(self) -> dict[str, Any]:
+        return self._get("cameras")
+
+    def all(self) -> dict[str, Any]:
+        return {**self.state, **self.rays(), **self.cameras()}

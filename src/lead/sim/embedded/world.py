@@ -17,7 +17,7 @@ import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -336,13 +336,11 @@ class EmbeddedWorld:
         """Sensor readings of the last tick by sensor id: cameras give CameraImages, lidars
         (N, 4) points in the sensor frame, radars (N, 4) detections (velocity, azimuth,
         altitude, depth), gnss (lat, lon, alt), imu (acc, gyro, compass), speedometer m/s."""
-        out, cameras = self.sense_split(frame)
-        out.update(cameras())
-        return out
+        return self.sense_start(frame).all()
 
-    def sense_split(self, frame: Frame | None = None) -> tuple[dict[str, Any], Callable[[], dict[str, Any]]]:
-        """sense() in two parts: the readings of all sensors but the cameras, and a call that
-        returns the cameras' (which may still be rendering in the meantime)."""
+    def sense_start(self, frame: Frame | None = None):
+        """sense() as its parts come (lead.sim.embedded.sensor_suite.PendingReadings): the
+        state sensors at once, LiDAR/radar and cameras while they are still being measured."""
         frame = frame or self._last_frame
         if frame is None:
             raise RuntimeError("sense() before the first tick")
@@ -350,4 +348,4 @@ class EmbeddedWorld:
 
         if self._sensors is None:
             self._sensors = SensorSuite(self, self.sensors())
-        return self._sensors.measure_split(frame)
+        return self._sensors.measure_start(frame)
