@@ -9,9 +9,12 @@ depend on them):
       target >= 4);
   (c) sensor -> control inside the running graph (the shipped tfv6_small, ONNX Runtime, CPU): the eval
       graph (world + route manager + preprocess + policy + controller) drives a straight test
-      route in lock-step; per tick, from the first sensor message of the tick heard by the
-      preprocessing node to the control published by the controller (their timing logs),
-      p50 / p95 (target p95 <= 50 ms), with the stage breakdown;
+      route in lock-step; per tick, from the last sensor message of the tick heard by the
+      preprocessing node (the tick's inputs are complete) to the control published by the
+      controller (their timing logs), p50 / p95 (target p95 <= 50 ms), with the stage breakdown;
+      also from the first sensor message: the world sends a tick in parts as it measures them
+      (state and LiDAR before the cameras are drawn), so that span includes the world's own
+      rendering time;
   (d) backend parity in the running graph: the same route driven twice in lock-step, with the
       onnxruntime and the torch backend; the controls of the first `--parity-ticks` ticks must
       agree within PARITY_TOL (throttle, steer, brake; absolute).
@@ -177,9 +180,9 @@ def graph_latency(ticks: int, work: Path, checkpoint: Path, cache: Path, domain:
         "transport plan": [(ctl[s]["plan_rx"] - pol[s]["plan_tx"]) / 1e6 for s in stamps],
         "controller (plan -> control published)": [(ctl[s]["control_tx"] - ctl[s]["plan_rx"]) / 1e6 for s in stamps],
     }
-    return {"ticks": len(stamps), "sensor_to_control_ms": {"p50": pct(e2e, 50), "p95": pct(e2e, 95),
-                                                             "max": max(e2e)},
-            "last_sensor_to_control_ms": {"p50": pct(e2e_last, 50), "p95": pct(e2e_last, 95)},
+    return {"ticks": len(stamps), "sensor_to_control_ms": {"p50": pct(e2e_last, 50), "p95": pct(e2e_last, 95),
+                                                             "max": max(e2e_last)},
+            "first_sensor_to_control_ms": {"p50": pct(e2e, 50), "p95": pct(e2e, 95), "max": max(e2e)},
             "emergency_ticks": sum(bool(ctl[s]["emergency"]) for s in stamps),
             "stages_ms_p50": {k: round(statistics.median(v), 2) for k, v in stages.items()},
             "stages_ms_p95": {k: round(pct(v, 95), 2) for k, v in stages.items()}}
@@ -266,10 +269,11 @@ def main() -> int:
                 print(f"  {g['error']}\n{g.get('output_tail', '')}")
             else:
                 e = g["sensor_to_control_ms"]
-                print(f"  sensor -> control over {g['ticks']} ticks: p50 {e['p50']:.1f} ms, p95 {e['p95']:.1f} ms "
-                      f"(target p95 <= 50 ms)")
-                e = g["last_sensor_to_control_ms"]
-                print(f"  last sensor of the tick -> control: p50 {e['p50']:.1f} ms, p95 {e['p95']:.1f} ms")
+                print(f"  sensor (last of the tick) -> control over {g['ticks']} ticks: p50 {e['p50']:.1f} ms, "
+                      f"p95 {e['p95']:.1f} ms (target p95 <= 50 ms)")
+                e = g["first_sensor_to_control_ms"]
+                print(f"  first sensor of the tick -> control (with the world still rendering): p50 {e['p50']:.1f} ms, "
+                      f"p95 {e['p95']:.1f} ms")
                 for k, v in g["stages_ms_p50"].items():
                     print(f"    {k:48s} p50 {v:7.2f} ms  p95 {g['stages_ms_p95'][k]:7.2f} ms")
         if not (args.no_parity or args.only_graph):
