@@ -50,12 +50,16 @@ class LockstepWorld:
 
     def _send(self, out: list, earlier: list = ()) -> None:
         """Publish a tick's (publisher, message) pairs in order; remember the tick (with the
-        `earlier` part of it already sent) for a re-send."""
+        `earlier` part of it already sent) for a re-send. Each publisher's subscriber count is
+        taken right after its part went out: a reader matched later missed it."""
         for pub, msg in out:
             pub.publish(msg)
-        tick = [*earlier, *out]
-        self._last_out = tick
-        self._last_counts = {id(pub): pub.get_subscription_count() for pub, _ in tick}
+        counts = {id(pub): pub.get_subscription_count() for pub, _ in out}
+        if earlier:
+            self._last_counts.update(counts)
+        else:
+            self._last_counts = counts
+        self._last_out = [*earlier, *out]
 
     def _republish(self, everything: bool = False) -> None:
         """Send the tick again where it can have been missed: a subscriber discovered after the

@@ -314,6 +314,10 @@ class WorldNode(LockstepWorld, Node):
         answer on the first while the world is still measuring): ground truth and state
         sensors; LiDAR and radar (cast on worker threads meanwhile); the cameras (drawn by the
         render process meanwhile), then /carla/status. `readings`: PendingReadings or a dict."""
+        if f.number == 1 and not isinstance(readings, dict):
+            # the first tick goes out in one piece: a node still discovering the world's topics
+            # then gets all of it or none of it (and the re-send), not a part
+            readings = readings.all()
         if isinstance(readings, dict):
             state = rays = cams = readings
         else:
