@@ -77,8 +77,8 @@ def main() -> int:
     pairs = [round(w / wo, 3) for w, wo in zip(wall["with"], wall["without"])]
     print(f"routes {summary['routes']}, rig {a.rig}, agent {a.agent}: {t['ticks']} ticks, {t['frames']} frames, "
           f"{t['size_mb']:.1f} MB")
-    print(f"overhead ratio (with / without recording, median of {a.rounds}): {ratio:.3f}  (target <= 1.10); "
-          f"per round {pairs}")
+    print(f"overhead ratio (median wall with / median wall without recording, {a.rounds} rounds): {ratio:.3f}  "
+          f"(target <= 1.10); per round {pairs}")
     print(f"CPU ratio (with / without recording): {cpu_ratio:.3f}")
     print(f"MB per frame: {t['mb_per_frame']:.3f}")
     print(json.dumps({"rig": a.rig, "agent": a.agent, "routes": summary["routes"], "ticks": t["ticks"],
