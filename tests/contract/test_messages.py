@@ -50,6 +50,25 @@ def test_objects_round_trip_with_velocity_in_the_world():
     assert (t.x, t.y) == pytest.approx((1.0, 0.0))
 
 
+def test_recycled_object_messages_serialise_as_new_ones():
+    """The world nodes overwrite last tick's Object messages instead of building new ones: the
+    bytes must be those of freshly built messages, with actors moved, gone and new."""
+    from rclpy.serialization import serialize_message
+
+    car = lambda _: M.CLASSIFICATION["car"]  # noqa: E731
+    first = [Actor(7, (5.0, -3.0, 0.0, 0.0, 0.0, 30.0), velocity=(3.0, 1.0, 0.0)),
+             Actor(8, (9.0, 1.0, 0.2, 1.0, 2.0, -60.0), extent=(1.0, 0.5, 0.9), angular_velocity=(0.0, 0.0, 5.0))]
+    second = [Actor(8, (9.5, 1.1, 0.2, 0.0, 0.0, -58.0), velocity=(0.5, 0.0, 0.0)),
+              Actor(9, (0.0, 0.0, 0.0, 0.0, 0.0, 0.0), acceleration=(1.0, 0.0, 0.0))]
+    last: dict = {}
+    M.object_array(first, car, 50_000_000, last)
+    built: dict = {}
+    recycled = M.object_array(second, car, 100_000_000, built, last)
+    assert recycled.objects[0] is last[8]  # overwritten in place
+    assert serialize_message(recycled) == serialize_message(M.object_array(second, car, 100_000_000))
+    assert set(built) == {8, 9}
+
+
 def test_odometry_round_trip():
     pose, vel, ang = (12.0, 4.0, 0.3, 0.0, 0.0, -45.0), (2.0, -2.0, 0.0), (0.0, 0.0, -20.0)
     p, v, w = decode.odometry(M.odometry(pose, vel, ang, 1, "ego_vehicle"))
