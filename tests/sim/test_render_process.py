@@ -135,3 +135,34 @@ def test_the_world_replaces_a_render_process_that_died_between_ticks(caplog):
     finally:
         a.close()
         b.close()
+
+
+@pytest.mark.parametrize("render_process", [True, False])
+def test_a_renderer_kept_across_routes_draws_what_a_new_world_draws(render_process):
+    """The world keeps its renderer (child process or GL context) when a route loads the town
+    again: the images of the second route equal those of a world that starts with it."""
+    from lead.control.vehicle_control import VehicleControl
+    from lead.sim.embedded.world import EmbeddedWorld, WorldConfig
+
+    def drive(w: EmbeddedWorld, seed: int) -> list[bytes]:
+        w.load("LeadGrid001", seed=seed, num_vehicles=3, num_pedestrians=1)
+        sp = w.map.get_spawn_points()[seed]
+        w.spawn_ego((sp.location.x, sp.location.y, sp.location.z, 0, 0, sp.rotation.yaw))
+        w.apply_control(VehicleControl(throttle=0.5))
+        out = []
+        for _ in range(2):
+            r = w.sense(w.tick())
+            out += [v.rgba.tobytes() for k, v in sorted(r.items()) if hasattr(v, "rgba")]
+        return out
+
+    kept = EmbeddedWorld(WorldConfig(rig="minimal", render_process=render_process))
+    fresh = EmbeddedWorld(WorldConfig(rig="minimal", render_process=render_process))
+    try:
+        drive(kept, 1)
+        renderer = kept.camera_renderer()
+        second = drive(kept, 2)
+        assert kept.camera_renderer() is renderer  # the same process / context, a new mesh
+        assert second and second == drive(fresh, 2)
+    finally:
+        kept.close()
+        fresh.close()
