@@ -1,6 +1,7 @@
 """The world's re-send rule when a tick goes out in parts: a reader that matched a publisher
 after that publisher's part was sent missed its message, so the re-send must include it, even
-when the reader matched before the tick's last part went out."""
+when the reader matched before the tick's last part went out. The publishers are stand-ins:
+when a real DDS reader matches cannot be placed between two publishes in a test."""
 from __future__ import annotations
 
 from lead.nodes._lockstep import LockstepWorld

@@ -313,26 +313,20 @@ class WorldNode(LockstepWorld, Node):
         """Send the tick in three parts, each as soon as its data is ready (the agent can
         answer on the first while the world is still measuring): ground truth and state
         sensors; LiDAR and radar (cast on worker threads meanwhile); the cameras (drawn by the
-        render process meanwhile), then /carla/status. `readings`: PendingReadings or a dict."""
-        if f.number == 1 and not isinstance(readings, dict):
+        render process meanwhile), then /carla/status. `readings`: PendingReadings."""
+        if f.number == 1:
             # the first tick goes out in one piece: a node still discovering the world's topics
             # then gets all of it or none of it (and the re-send), not a part
-            readings = readings.all()
-        if isinstance(readings, dict):
-            state = rays = cams = readings
-        else:
-            state, rays, cams = readings.state, readings.rays, readings.cameras
+            readings.all()
         out: list = []
-        self._build(f, state, out)
+        self._build(f, readings.state, out)
         out += [(self.pub_scenario, scenario_event_msg(e, f.time_ns)) for e in events]
         self._send(out)
-        part: list = []
-        self._build_rays(f, rays() if callable(rays) else rays, part)
-        self._send(part, earlier=out)
-        out += part
-        part = []
-        self._build_tail(f, cams() if callable(cams) else cams, part)
-        self._send(part, earlier=out)
+        for build, part in ((self._build_rays, readings.rays), (self._build_tail, readings.cameras)):
+            msgs: list = []
+            build(f, part(), msgs)
+            self._send(msgs, earlier=out)
+            out += msgs
 
     def _sensor_messages(self, f, group: str, readings, out: list) -> None:
         """The messages of the rig's sensors of one publish group (SensorSpec.publish_group), in
@@ -413,7 +407,7 @@ class WorldNode(LockstepWorld, Node):
         if self.thread is not threading.current_thread():
             self.thread.join(timeout=5.0)
         if not self.thread.is_alive():
-            self.world.close()  # the camera render process (a daemon: it goes with us anyway)
+            self.world.close()  # the camera render process (it also exits when our end of its socket closes)
         return super().destroy_node()
 
 

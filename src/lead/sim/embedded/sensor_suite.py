@@ -138,7 +138,7 @@ class SensorSuite:
                                  for s, radar in self.radars})
         # frame.number is the tick index (sim time / dt), the recorder's rule for saved ticks
         render = self.renderer is not None and frame.number % self.world.config.camera_every == 0
-        if render and not getattr(self.renderer, "alive", True):
+        if render and not self.renderer.alive:
             log.warning("the camera render process is gone: starting a new one")
             self.renderer = self.world.camera_renderer()
         if render:
@@ -154,16 +154,11 @@ class SensorSuite:
                 return {}
             return {s.id: img for img, group in zip(renderer.result(), groups) for s in group}
 
-        parallel = len(jobs) > 1 or (len(jobs) == 1 and render)
-        if parallel:
+        if len(jobs) > 1 or (len(jobs) == 1 and render):
             futures = [self._raycast_pool().submit(job) for job in jobs]
             rays = lambda: {k: v for f in futures for k, v in f.result().items()}  # noqa: E731
         else:
-            done_rays = {k: v for job in jobs for k, v in job().items()}
-            rays = lambda: done_rays  # noqa: E731
-        if render and not getattr(renderer, "asynchronous", False):
-            done = cameras()  # in this process: render now, beside the ray-casting threads
-            cameras = lambda: done  # noqa: E731
+            rays = lambda: {k: v for job in jobs for k, v in job().items()}  # noqa: E731
         state: dict[str, Any] = {}
         for s in self.others:
             if s.type == "sensor.other.gnss":
@@ -172,7 +167,10 @@ class SensorSuite:
                 state[s.id] = self.world.imu(frame)
             else:
                 state[s.id] = frame.ego_speed
-        return PendingReadings(state, rays, cameras)
+        pending = PendingReadings(state, rays, cameras)
+        if render and not renderer.asynchronous:
+            pending.cameras()  # in this process: render now, beside the ray-casting threads
+        return pending
 
 
 class PendingReadings:
@@ -182,19 +180,8 @@ class PendingReadings:
 
     def __init__(self, state: dict[str, Any], rays: Callable[[], dict], cameras: Callable[[], dict]):
         self.state = state
-        self._parts = {"rays": rays, "cameras": cameras}
-        self._done: dict[str, dict] = {}
-
-    def _get(self, part: str) -> dict[str, Any]:
-        if part not in self._done:
-            self._done[part] = self._parts[part]()
-        return self._done[part]
-
-    def rays(self) -> dict[str, Any]:
-        return self._get("rays")
-
-    def cameras(self) -> dict[str, Any]:
-        return self._get("cameras")
+        self.rays = functools.cache(rays)
+        self.cameras = functools.cache(cameras)
 
     def all(self) -> dict[str, Any]:
         return {**self.state, **self.rays(), **self.cameras()}

@@ -314,7 +314,7 @@ class EmbeddedWorld:
         from lead.sim.embedded.sensors.render_process import RenderProcess
 
         r = self._renderer
-        if r is not None and not getattr(r, "alive", True):  # the child died: start a new one
+        if r is not None and not r.alive:  # the render process died: start a new one
             r.close()
             r = None
         if r is None:

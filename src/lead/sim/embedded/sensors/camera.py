@@ -240,7 +240,10 @@ class CameraRenderer:
                   self._sky_prog, *[b for t in self._templates.values() for b in t],
                   *[o for k in self._instanced.values() for o in (k["vao"], k["instances"])]])
 
-    close = release  # RenderProcess's name for it
+    # RenderProcess's interface: close(); this renderer draws in result() and never goes away
+    close = release
+    asynchronous = False
+    alive = True
 
     # --- rendering ---------------------------------------------------------------------
 

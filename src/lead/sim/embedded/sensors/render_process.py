@@ -173,12 +173,16 @@ class RenderProcess:
         try:
             return self._conn.recv()
         except (EOFError, OSError):
-            try:
-                code = self._proc.wait(timeout=5.0)
-            except subprocess.TimeoutExpired:
-                code = None
-            self.close()
-            raise RenderProcessError(f"the camera render process exited (exit code {code})") from None
+            self._exited()
+
+    def _exited(self):
+        """Raise RenderProcessError with the child's exit code (and clean up after it)."""
+        try:
+            code = self._proc.wait(timeout=5.0)
+        except subprocess.TimeoutExpired:
+            code = None
+        self.close()
+        raise RenderProcessError(f"the camera render process exited (exit code {code})") from None
 
     def _block(self, nbytes: int) -> shared_memory.SharedMemory:
         if not self._shm or self._shm[0].size < nbytes:
@@ -196,7 +200,7 @@ class RenderProcess:
         if not self._finalizer.alive:
             raise RenderProcessError("the camera render process was closed")
         if self._proc.poll() is not None:
-            self._receive()  # raises with the exit code
+            self._exited()
         cameras = list(cameras)
         atlas, parts = _layout(cameras, channels)
         shape, dtype, offset = parts[-1]
