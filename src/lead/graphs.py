@@ -25,6 +25,10 @@ class NodeSpec:
     required: bool = False  # the whole graph stops when this node exits
     use_sim_time: bool = True
     when: str = ""  # "arg" (must be true) or "arg==value" for this node to run ("" = always)
+    # Linux's SCHED_IDLE for the whole process (every thread, from its start): it runs only on CPU
+    # the other nodes leave idle. For nodes outside the lock-step (the recorder); set by the
+    # launcher, since a node that set it itself would leave the threads rclpy already made as they are
+    sched_idle: bool = False
 
     @property
     def executable(self) -> str:
@@ -142,7 +146,10 @@ def _world(required: bool = False, module: str = "world", when: str = "", **para
 
 # eval's `world` argument: embedded (lead.nodes.world), carla (lead.nodes.carla_world ticking a CARLA
 # server), external (a carla-ros-bridge ticks and publishes; carla_world only serves /lead/world/*)
-_EVAL_WORLD = dict(lockstep_topics=[_CONTROL, "/lead/leaderboard/status"], on_timeout="wait", collect="${collect}")
+# pace_topic: the recorder (when one runs) says which tick it has reached; the world stays within
+# pace_lag ticks of it, so a recorder that falls behind under load loses nothing
+_EVAL_WORLD = dict(lockstep_topics=[_CONTROL, "/lead/leaderboard/status"], on_timeout="wait", collect="${collect}",
+                   pace_topic="/lead/recorder/progress")
 
 
 _add(Graph(
@@ -203,7 +210,7 @@ _add(Graph(
         # (the CARLA world ignores camera_every: the recorder then drops the unsaved images itself)
         NodeSpec("recorder", _N + "recorder", {"out": "${record}", "rig": "${rig}", "collect": "${collect}",
                                                    "seed": "${seed}", "camera_every": "${camera_every}"},
-                 when="record"),
+                 when="record", sched_idle=True),
         NodeSpec("markers", _N + "markers", {}, respawn=True, when="markers"),
         # one overlay MP4 per route into the results folder, where `lead webapp` shows it
         NodeSpec("video", _N + "video", {"out": "${out}", "rig": "${rig}", "fps": "${video_fps}"}, when="video"),

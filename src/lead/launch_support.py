@@ -5,6 +5,8 @@ parameters as `lead run <graph> --param arg=value`: both read lead.graphs.
 """
 from __future__ import annotations
 
+import shutil
+
 
 def launch_graph(name: str, **overrides):
     from launch import LaunchDescription
@@ -28,6 +30,8 @@ def launch_graph(name: str, **overrides):
                 remappings=list(n.remappings.items()),
                 respawn=n.respawn, respawn_delay=n.respawn_delay,
                 on_exit=Shutdown() if n.required else None,
+                # NodeSpec.sched_idle, as lead.runner sets it
+                **({"prefix": "chrt --idle 0"} if n.sched_idle and shutil.which("chrt") else {}),
             ))
         return actions
 

@@ -5,7 +5,8 @@ for a full ROS 2 install, for pip installs that have no `launch` package).
   terminal's Ctrl-C reaches only the runner, which then stops the children in order;
 - children get PR_SET_PDEATHSIG, so even a SIGKILLed runner leaves no orphans;
 - output is prefixed with the node name (coloured on a terminal);
-- respawn for nodes marked so; a `required` node's exit stops the graph.
+- respawn for nodes marked so; a `required` node's exit stops the graph;
+- a node marked sched_idle (the recorder) starts under Linux's SCHED_IDLE.
 """
 from __future__ import annotations
 
@@ -43,6 +44,15 @@ def _die_with_parent() -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     except OSError:
         pass
+
+
+def _idle_and_die_with_parent() -> None:
+    # the same, and SCHED_IDLE (NodeSpec.sched_idle) before exec, so every thread inherits it
+    _die_with_parent()
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        pass  # not Linux: the node runs at normal priority
 
 
 @dataclass
@@ -107,7 +117,8 @@ class GraphRunner:
         cmd = [sys.executable, "-m", child.spec.module, *ros_arguments(child.spec)]
         child.proc = subprocess.Popen(
             cmd, env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=_die_with_parent,
+            start_new_session=True,
+            preexec_fn=_idle_and_die_with_parent if child.spec.sched_idle else _die_with_parent,
         )
         child.starts += 1
         child.restart_at = None

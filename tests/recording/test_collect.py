@@ -72,6 +72,7 @@ def test_collect_three_routes_bags_rosbags_reads(tmp_path, ros_domain):
         meta = b.metadata()[DT.METADATA_NAME]
         assert meta["status"] == "Perfect" and meta["map"] == "StraightRoad" and meta["rig"] == "minimal"
         assert meta["route_id"] == path.stem and int(meta["ticks"]) == ticks and meta["software"].startswith("lead ")
+        assert json.loads(meta["missing"]) == {}, meta["missing"]
         # a 30-40 m route is driven (odometry), and the metadata says so
         assert 25.0 < float(meta["distance_m"]) < 45.0
 
@@ -88,15 +89,12 @@ def test_collect_three_routes_bags_rosbags_reads(tmp_path, ros_domain):
     assert json.loads(check.stdout.strip().splitlines()[-1])["ok"] == 3
 
 
-def test_sigkilled_recorder_leaves_a_readable_prefix(tmp_path, ros_domain):
-    routes = MAPS / "straight_routes.xml"  # 180 m: about half a minute of sim time
-    # cameras on every tick: the recorder's DDS filter (saved ticks only) is what keeps the save
-    # rate here, while the test above runs lead collect's default (cameras on saved ticks, no filter)
-    proc = subprocess.Popen(collect_cmd(routes, tmp_path, ros_domain, "--route-ids", "0", "--show-log",
-                                        "-p", "camera_every=1"),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines: list[str] = []
+def _start_until_recorder(cmd: list[str], bag: Path, ticks: int):
+    """Start `lead collect ... --show-log`; return (process, recorder pid, log lines) once the
+    bag's flushed prefix holds `ticks` ticks."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
+        lines: list[str] = []
         pid = None
         end = time.monotonic() + 120
         while time.monotonic() < end:
@@ -109,12 +107,60 @@ def test_sigkilled_recorder_leaves_a_readable_prefix(tmp_path, ros_domain):
             if "[route_follower]" in line and "RouteScenario_0_rep0" in line:
                 break
         assert pid is not None, "".join(lines[-30:])
-        bag = tmp_path / "bags" / "RouteScenario_0_rep0.mcap"
         end = time.monotonic() + 90
-        while time.monotonic() < end:  # mid-route: once the flushed prefix holds 2 s of driving
+        while time.monotonic() < end:
             time.sleep(0.5)
-            if bag.exists() and sum(1 for _ in BagReader(bag).messages(["/clock"], raw=True)) >= 40:
+            if bag.exists() and sum(1 for _ in BagReader(bag).messages(["/clock"], raw=True)) >= ticks:
                 break
+    except BaseException:
+        proc.kill()
+        proc.communicate()
+        raise
+    return proc, pid, lines
+
+
+def test_a_stalled_recorder_holds_the_world_back_and_loses_nothing(tmp_path, ros_domain):
+    """The recorder runs under SCHED_IDLE and paces the world (/lead/recorder/progress): stopped
+    for 4 s mid-route (as a recorder starved of CPU), it must lose no message. Without the
+    pacing the world runs ~100 ticks ahead meanwhile, more than the writers keep for a late
+    reader (60), and /clock, /tf, ... lose ticks (measured: 348 /clock against 388 /tf)."""
+    routes = MAPS / "straight_routes.xml"
+    bag = tmp_path / "bags" / "RouteScenario_0_rep0.mcap"
+    proc, pid, lines = _start_until_recorder(
+        collect_cmd(routes, tmp_path, ros_domain, "--route-ids", "0", "--show-log", "-p", "camera_every=1"), bag, 20)
+    try:
+        # the runner starts it under SCHED_IDLE (NodeSpec.sched_idle): every thread, DDS's included
+        threads = os.listdir(f"/proc/{pid}/task")
+        assert len(threads) > 1 and all(os.sched_getscheduler(int(t)) == os.SCHED_IDLE for t in threads)
+        os.kill(pid, signal.SIGSTOP)
+        time.sleep(4.0)
+        os.kill(pid, signal.SIGCONT)
+        out, _ = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    log = "".join(lines) + (out or "")
+    assert proc.returncode == 0, log[-3000:]
+    r = BagReader(bag)
+    counts = {t: i.count for t, i in r.summary().topics.items()}
+    ticks = counts["/clock"]
+    assert ticks > 200, counts  # the whole route
+    for t in PER_TICK:
+        assert counts[t] == ticks, (t, counts[t], ticks)
+    meta = r.metadata()[DT.METADATA_NAME]
+    assert meta["status"] == "Perfect" and json.loads(meta["missing"]) == {}, meta
+
+
+def test_sigkilled_recorder_leaves_a_readable_prefix(tmp_path, ros_domain):
+    routes = MAPS / "straight_routes.xml"  # 180 m: about half a minute of sim time
+    # cameras on every tick: the recorder's DDS filter (saved ticks only) is what keeps the save
+    # rate here, while the test above runs lead collect's default (cameras on saved ticks, no filter)
+    bag = tmp_path / "bags" / "RouteScenario_0_rep0.mcap"
+    # mid-route: once the flushed prefix holds 2 s of driving
+    proc, pid, _ = _start_until_recorder(
+        collect_cmd(routes, tmp_path, ros_domain, "--route-ids", "0", "--show-log", "-p", "camera_every=1"), bag, 40)
+    try:
         os.kill(pid, signal.SIGKILL)
         time.sleep(0.5)
         proc.send_signal(signal.SIGTERM)

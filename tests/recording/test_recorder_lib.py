@@ -29,7 +29,7 @@ def _route(route_id: str, index: int):
                  length_m=30.0, scenarios=[ScenarioInfo(name="S1", type="ParkedObstacle")])
 
 
-def _tick(rec: RouteRecorder, k: int, route_id: str, lagging_speed: bool = False) -> None:
+def _tick(rec: RouteRecorder, k: int, route_id: str, lagging_speed: bool = False, skip: tuple = ()) -> None:
     """The messages of tick k (stamp k*dt) in the world's order, as the recorder gets them."""
     from carla_msgs.msg import CarlaTrafficLightStatusList
     from lead_msgs.msg import RouteStatus
@@ -50,7 +50,8 @@ def _tick(rec: RouteRecorder, k: int, route_id: str, lagging_speed: bool = False
     msgs.append(("/lead/leaderboard/status", RouteStatus(header=make_header(t), route_id=route_id, state=2,
                                                          driving_score=100.0, route_completion=k / 2)))
     for topic, m in msgs:
-        rec.handle(topic, *_cdr(m))
+        if topic not in skip:
+            rec.handle(topic, *_cdr(m))
 
 
 def test_rates_routes_resends_and_result(tmp_path):
@@ -101,6 +102,21 @@ def test_rates_routes_resends_and_result(tmp_path):
     assert b.metadata()[DT.METADATA_NAME]["status"] == "Unfinished"
     info = bag_info(tmp_path / "RouteScenario_1_rep0.mcap")
     assert info.frames == 2 and info.ticks == 10
+
+
+def test_messages_a_bag_lacks_are_counted_in_its_metadata(tmp_path):
+    """A recorder that fell behind loses messages; the bag says which and how many (per sensor
+    topic, against its rate), and the log warns."""
+    rec = RouteRecorder(tmp_path, rig="minimal", collect=True)
+    rec.handle(DT.ROUTE_TOPIC, *_cdr(_route("RouteScenario_0_rep0", 0)))
+    for k in range(1, 21):
+        _tick(rec, k, "RouteScenario_0_rep0", skip=(CAM,) if k in (10, 11) else ())
+    rec.close()
+    missing = json.loads(BagReader(tmp_path / "RouteScenario_0_rep0.mcap").metadata()[DT.METADATA_NAME]["missing"])
+    assert missing[CAM] == 1  # saved ticks 5, 10, 15, 20; tick 11 is not saved
+    assert missing["/carla/ego_vehicle/rgb_front/camera_info"] == 4  # never sent here
+    assert missing["/carla/ego_vehicle/lidar"] == 20  # one a tick, never sent here
+    assert "/carla/ego_vehicle/odometry" not in missing  # sent every tick
 
 
 def test_truncated_bag_keeps_its_flushed_prefix(tmp_path):

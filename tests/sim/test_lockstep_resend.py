@@ -46,3 +46,24 @@ def test_everything_is_sent_again_when_asked():
     w._send([(b, "y")], earlier=[(a, "x")])
     w._republish(everything=True)
     assert a.sent == ["x", "x"] and b.sent == ["y", "y"]
+
+
+def test_a_paced_reader_holds_the_world_back_only_when_it_lags_too_far():
+    """The recorder's progress: no wait before it reports; then at most `lag` ahead of it;
+    forgotten (its publisher gone) -> no wait again; reset (new route) -> not reported."""
+    tick = 50_000_000
+    gate = LockstepGate(["/control"], paced={"/progress": 10 * tick})
+    gate.seen("/control", 100 * tick)
+    assert gate.wait(100 * tick, 0.01) == []  # has not reported: a graph without a recorder
+    gate.seen("/progress", 85 * tick)
+    assert gate.wait(95 * tick, 0.01) == []  # 10 ticks ahead: allowed
+    assert gate.wait(96 * tick, 0.01) == ["/progress"]
+    gate.seen("/progress", 86 * tick)
+    assert gate.missing(96 * tick) == []
+    assert gate.missing(97 * tick) == ["/progress"]
+    gate.forget("/progress")
+    assert gate.missing(97 * tick) == []
+    gate.seen("/progress", 1 * tick)
+    assert gate.missing(97 * tick) == ["/progress"]
+    gate.reset()
+    assert gate.missing(1 * tick) == ["/control"] and gate.nothing_seen()

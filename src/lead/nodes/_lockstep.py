@@ -12,9 +12,29 @@ import rclpy
 
 REPUBLISH_AFTER = 2.0  # wall s without an answer before the tick's messages are sent again
 RESEND_ALL_AFTER = 8.0  # wall s without an answer before every publisher re-sends, not just the new-matched
+PROGRESS_TOPIC = "/lead/recorder/progress"
+PACE_LAG = 10  # ticks: the recorder's readers hold what is not read yet (writers keep 60, SHM 16 MB a reader)
+
+
+def paced_topics(p, dt: float) -> dict[str, int]:
+    """The pace_topic / pace_lag parameters (p: declare-and-read) as LockstepGate's `paced`."""
+    topic, lag = str(p("pace_topic", "")), int(p("pace_lag", PACE_LAG))
+    if lag < 0:
+        raise ValueError(f"pace_lag must be >= 0 ticks, got {lag}")
+    return {topic: int(round(lag * dt * 1e9))} if topic else {}
 
 
 class LockstepWorld:
+    def _subscribe_paced(self) -> None:
+        from rosgraph_msgs.msg import Clock
+
+        from lead.io import qos
+
+        for topic in self.gate.paced:
+            self.create_subscription(
+                Clock, topic, lambda m, t=topic: self.gate.seen(t, m.clock.sec * 1_000_000_000 + m.clock.nanosec),
+                qos.SENSOR)
+
     def _on_control(self, msg) -> None:
         """The agent's CarlaEgoVehicleControl: applied at the next step; answers its tick."""
         from lead.control.vehicle_control import VehicleControl
@@ -86,6 +106,10 @@ class LockstepWorld:
                 return
             waited += REPUBLISH_AFTER
             since_warning += REPUBLISH_AFTER
+            for t in missing:
+                if t in self.gate.paced and self.count_publishers(t) == 0:
+                    self.get_logger().warning(f"{t}: its publisher is gone; no longer pacing the world to it")
+                    self.gate.forget(t)
             with self._lock:
                 # a long stall: a node may have been restarted between two looks at the
                 # subscriber counts (same count, new reader): send everything

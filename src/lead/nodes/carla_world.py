@@ -11,7 +11,7 @@ Sim time counts from 0 at every load, as in the embedded world.
 World control (lead_msgs/srv): /lead/world/load, spawn_ego, set_weather, spawn_scenario, reset.
 
 Parameters: those of lead.nodes.world (rig, collect, dt, num_vehicles, num_pedestrians,
-lockstep_topics, control_timeout, on_timeout, town, seed, spawn_point, duration; render,
+lockstep_topics, pace_topic, pace_lag, control_timeout, on_timeout, town, seed, spawn_point, duration; render,
 maps and scene_cache are accepted and unused) plus host, port (default CARLA_HOST /
 CARLA_PORT), timeout (s per RPC), retries, sensor_timeout (s to wait for a frame's data)
 and mode: `carla` (this node ticks CARLA and publishes) or `external` (a carla-ros-bridge
@@ -31,7 +31,7 @@ from lead.control.vehicle_control import VehicleControl
 from lead.io import qos
 from lead.nodes._spin import executor_for, exit_deadline, spin_while
 from lead.io.stamps import header_stamp_ns
-from lead.nodes._lockstep import LockstepWorld
+from lead.nodes._lockstep import LockstepWorld, paced_topics
 from lead.nodes.world import CONTROL_TOPIC, SERVICE_PREFIX, weather_dict
 from lead.sim import messages as M
 from lead.sim.carla_bridge.sensors import sensor_messages
@@ -92,7 +92,8 @@ class CarlaWorldNode(LockstepWorld, Node):
         lock = [str(t) for t in (p("lockstep_topics", [control_topic]) or []) if str(t)]
         from lead.sim.lockstep import LockstepGate
 
-        self.gate = LockstepGate(lock)
+        self.gate = LockstepGate(lock, paced_topics(p, self.dt))
+        self._subscribe_paced()
         self.control_timeout = float(p("control_timeout", 10.0))
         self.on_timeout = str(p("on_timeout", "wait"))
         self.duration = float(p("duration", 0.0))

@@ -8,28 +8,35 @@ Parameters: out (folder for the bags; required), rig (name or file), collect (th
 views are recorded too), seed (the run's base seed, for the metadata), dt (s per tick),
 camera_every (the world publishes the cameras only on ticks that are multiples of this: the
 embedded world's parameter of that name; 1 = every tick, as CARLA does),
-flush_every (wall s between chunk flushes: what a SIGKILL can lose at most), nice (added to
-the process's niceness, default 10: the recorder is not in the lock-step, so it takes the CPU
-the lock-stepped nodes leave idle instead of preempting the world; its deep queues absorb the lag).
-SIGINT/SIGTERM: take what is still queued, finish the open bag, exit 0.
+flush_every (wall s between chunk flushes: what a SIGKILL can lose at most).
+
+The recorder is not in the lock-step, but it paces the world: after each tick's /clock it
+publishes that tick on /lead/recorder/progress (rosgraph_msgs/Clock), and a world with
+pace_topic set to it runs at most pace_lag ticks ahead (lead.nodes._lockstep). The graphs
+start it under SCHED_IDLE (NodeSpec.sched_idle): it takes only CPU the lock-stepped nodes
+leave idle, and when it falls behind the pacing holds the world back instead of losing
+messages. SIGINT/SIGTERM: take what is still queued, finish the open bag, exit 0.
 """
 from __future__ import annotations
 
-import os
 import signal
 import sys
 import time
 
 import rclpy
+from builtin_interfaces.msg import Time
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.signals import SignalHandlerOptions
+from rosgraph_msgs.msg import Clock
 
 from lead.io import data_table as DT
 from lead.io import qos
+from lead.nodes._lockstep import PROGRESS_TOPIC
 from lead.nodes._spin import events_executor_for, exit_deadline, spin_while
 from lead.io.msgdefs import message_class
 from lead.recording.recorder import RouteRecorder
+from lead.recording.topics import cdr_stamp_ns
 
 # deep queues: a slow moment of the recorder must not drop a tick of the lock-step world
 TICK_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=500, reliability=ReliabilityPolicy.RELIABLE,
@@ -78,10 +85,8 @@ class Recorder(Node):
         camera_every = int(p("camera_every", 1))
         if camera_every < 1:
             raise ValueError(f"recorder: parameter 'camera_every' must be >= 1, got {camera_every}")
-        nice = int(p("nice", 10))
-        if nice:
-            os.nice(nice)
         self.received = 0
+        self.pub_progress = self.create_publisher(Clock, PROGRESS_TOPIC, qos.SENSOR)
         for topic, type_name in self.rec.types.items():
             if topic == "/tf_static":
                 profile = qos.TF_STATIC_LISTENER
@@ -106,6 +111,10 @@ class Recorder(Node):
     def _on(self, topic: str, type_name: str, data: bytes) -> None:
         self.received += 1
         self.rec.handle(topic, type_name, data)
+        if topic == "/clock":
+            stamp = cdr_stamp_ns(type_name, data)
+            if stamp is not None:
+                self.pub_progress.publish(Clock(clock=Time(sec=stamp // 1_000_000_000, nanosec=stamp % 1_000_000_000)))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,7 +11,8 @@ World control (services, lead_msgs/srv): /lead/world/load, /lead/world/spawn_ego
 
 Parameters: rig, collect, render, dt, num_vehicles, num_pedestrians, maps (os.pathsep
 list), lockstep_topics, control_timeout (s wall), on_timeout (wait | hold | stop),
-town + seed + spawn_point (start on its own, for graphs without a route manager),
+pace_topic + pace_lag (run at most pace_lag ticks ahead of a reader outside the lock-step:
+the recorder; lead.nodes._lockstep), town + seed + spawn_point (start on its own, for graphs without a route manager),
 duration (sim seconds, then exit; 0 = forever), scene_cache, camera_every (cameras only on ticks
 whose index is a multiple: CARLA's sensor_tick; default 1), render_process (cameras rendered in
 a child process beside the ray casting; default true).
@@ -31,7 +32,7 @@ from lead.control.vehicle_control import VehicleControl
 from lead.io import qos
 from lead.nodes._spin import executor_for, exit_deadline, spin_while
 from lead.io.stamps import header_stamp_ns
-from lead.nodes._lockstep import LockstepWorld
+from lead.nodes._lockstep import LockstepWorld, paced_topics
 from lead.sim import messages as M
 from lead.sim.embedded.vehicles import VEHICLES
 from lead.sim.embedded.world import EGO_ID, EmbeddedWorld, WorldConfig
@@ -111,7 +112,8 @@ class WorldNode(LockstepWorld, Node):
         self.role = self.world.rig.role_name
         control_topic = CONTROL_TOPIC.format(role=self.role)
         lock = [str(t) for t in (p("lockstep_topics", [control_topic]) or []) if str(t)]
-        self.gate = LockstepGate(lock)
+        self.gate = LockstepGate(lock, paced_topics(p, self.world.config.dt))
+        self._subscribe_paced()
         self.control_timeout = float(p("control_timeout", 10.0))
         self.on_timeout = str(p("on_timeout", "wait"))
         self.duration = float(p("duration", 0.0))

@@ -14,6 +14,9 @@
   in an infraction is kept all the same, so the dataset can be filtered later;
 - flushes the open chunk every `flush_every_s` wall seconds, so a killed recorder leaves
   a bag whose prefix up to the last flush reads back (lead.io.bag.BagReader).
+- counts, per sensor topic of the rig, the messages a bag lacks (one per tick, a camera's one
+  per saved tick): "missing" in the final metadata (JSON, empty when complete), and a warning,
+  so a recorder that fell behind and lost data says so instead of leaving a thinner bag.
 
 Bags are named `<route_id>.mcap` (route ids are RouteScenario_<id>_rep<k>), or
 `run<k>.mcap` when no route was announced. Log times are sim time; messages without a
@@ -52,6 +55,7 @@ class _Bag:
     last_data: dict[str, bytes] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     ticks: int = 0
+    saved_ticks: int = 0          # ticks at the save rate (when the cameras are recorded)
     frames: int = 0
     first_tick: int | None = None
     last_tick: int | None = None
@@ -94,6 +98,8 @@ class RouteRecorder:
         rates = DT.recorded_topics(self.rig, self.collect)
         self.every = {tr.topic: tr.every for tr in rates}
         self.camera_topics = frozenset(tr.topic for tr in rates if tr.camera)
+        # the rig's sensors: one message a tick (a camera's at the save rate), so a gap is a loss
+        self.sensor_topics = {tr.topic: tr.every for tr in rates if tr.topic not in DT.EVERY_TICK + DT.LATCHED}
         self.latched = set(DT.LATCHED)
         # the saved frame is counted on one camera image topic (the first of the rig)
         cams = [t for t, e in self.every.items() if e > 1 and t.endswith("/image") and DT.PERTURBED_SUFFIX not in t]
@@ -180,6 +186,8 @@ class RouteRecorder:
             b.ticks += 1
             b.first_tick = stamp if b.first_tick is None else min(b.first_tick, stamp)
             b.last_tick = stamp if b.last_tick is None else max(b.last_tick, stamp)
+            if ((stamp + self.dt_ns // 2) // self.dt_ns) % DT.SAVE_EVERY == 0:
+                b.saved_ticks += 1
         elif topic == self.frame_topic:
             b.frames += 1
         elif topic == T.ODOM_TOPIC:
@@ -303,9 +311,14 @@ class RouteRecorder:
         for e in b.infractions:
             counts[e] = counts.get(e, 0) + 1
         duration = (b.last_tick - b.first_tick) / 1e9 + self.dt_ns / 1e9 if b.ticks else 0.0
+        missing = self._missing(b)
+        if missing:
+            log.warning("%s: messages missing (not received: the recorder fell behind, or a sensor "
+                        "did not publish): %s", b.route_id, ", ".join(f"{t} {n}" for t, n in missing.items()))
         end = {**b.meta, "end_reason": reason or "closed", "ticks": str(b.ticks), "frames": str(b.frames),
                "duration_s": f"{duration:.2f}", "distance_m": f"{b.distance_m:.2f}",
                "infractions": json.dumps(counts, sort_keys=True),
+               "missing": json.dumps(missing, sort_keys=True),
                "end_time": datetime.now(timezone.utc).isoformat(timespec="seconds"), **b.status}
         if reason != "finished":
             end.setdefault("status", "")
@@ -317,6 +330,15 @@ class RouteRecorder:
         self.closed_bags.append({"path": str(b.path), **end})
         log.info("%s: %d ticks, %d frames, %s (%s) -> %s", b.route_id, b.ticks, b.frames,
                  end.get("status", ""), end["end_reason"], b.path)
+
+    def _missing(self, b: _Bag) -> dict[str, int]:
+        """Per sensor topic, messages fewer than its rate predicts for the ticks recorded."""
+        out = {}
+        for topic, every in self.sensor_topics.items():
+            n = (b.ticks if every == 1 else b.saved_ticks) - b.counts.get(topic, 0)
+            if n > 0:
+                out[topic] = n
+        return out
 
     def flush(self) -> None:
         if self.bag is not None:
