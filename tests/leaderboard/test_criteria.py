@@ -317,6 +317,16 @@ def test_min_speed_official_and_bench2drive():
     assert record.status == "Completed"
 
 
+def test_min_speed_population_is_background_activitys_radius_around_the_ego():
+    from lead.leaderboard.criteria import surrounding_speeds
+
+    # standing ego: 45 m; driving at 10 m/s: 45 + 17 = 62 m
+    vehicles = [(10.0, 0.0, 1.0), (0.0, 44.9, 2.0), (45.1, 0.0, 3.0), (40.0, 40.0, 4.0), (-61.0, 0.0, 5.0)]
+    assert surrounding_speeds((0.0, 0.0), 0.0, vehicles) == (1.0, 2.0)
+    assert surrounding_speeds((0.0, 0.0), 10.0, vehicles) == (1.0, 2.0, 3.0, 4.0, 5.0)  # (40, 40): 56.6 m
+    assert surrounding_speeds((1000.0, 0.0), 0.0, vehicles) == ()
+
+
 def test_no_background_traffic_means_no_min_speed_infraction():
     ev = evaluator()
     drive(ev, xs(0.0, 110.0))

@@ -8,7 +8,7 @@ py_trees status the criterion would return, `terminate` is the end-of-route hook
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from enum import Enum
 
 from lead.leaderboard.events import TrafficEvent, TrafficEventType
@@ -434,6 +434,24 @@ class RunningStopTest(Criterion):
             self._target = None
             self._stop_completed = False
         return self._failing()
+
+
+# Leaderboard 2.0's BackgroundActivity (scenario_runner) keeps its vehicles around the ego: full
+# speed within 30 m (2 vehicles ahead x 15 m), slowing to a stop at 45 m, both radii growing by
+# 1.7 m per m/s of ego speed. Its 'background' vehicles are therefore the ego's surroundings.
+BA_MAX_RADIUS_M = 45.0
+BA_RADIUS_PER_MPS = 1.7
+
+
+def surrounding_speeds(ego_xy: tuple[float, float], ego_speed: float,
+                       vehicles: Iterable[tuple[float, float, float]]) -> tuple[float, ...]:
+    """Speeds of the (x, y, speed) vehicles inside BackgroundActivity's radius of the ego: the
+    min-speed test's population for a world whose traffic fills the whole town (the embedded
+    world), where 'every background vehicle' would compare the ego with traffic kilometres away
+    that does not wait when the ego waits."""
+    r = BA_MAX_RADIUS_M + BA_RADIUS_PER_MPS * ego_speed
+    ex, ey = ego_xy
+    return tuple(v for x, y, v in vehicles if (x - ex) ** 2 + (y - ey) ** 2 <= r * r)
 
 
 class MinimumSpeedRouteTest(Criterion):

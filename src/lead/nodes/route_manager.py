@@ -6,7 +6,11 @@ lock-step acknowledgement, so scoring never falls behind the simulation.
 
 Parameters: routes, route_ids ("3,5-9"), repetitions, out, resume, rules (leaderboard |
 bench2drive), shard ("I/N"), seed, num_vehicles, num_pedestrians, tick_timeout (wall s
-without a tick before a crash is recorded), rig (for the results' sensor list).
+without a tick before a crash is recorded), rig (for the results' sensor list), world
+(embedded | carla | external: with the embedded world, whose traffic fills the town, the
+min-speed test compares the ego with the background vehicles inside BackgroundActivity's radius
+of it (lead.leaderboard.criteria.surrounding_speeds); with CARLA, with every background vehicle,
+as upstream).
 Exit code: 0 when every route was run, 3 when the world stopped answering.
 """
 from __future__ import annotations
@@ -26,6 +30,7 @@ from lead.nodes._spin import executor_for, exit_deadline, spin_while
 from lead.io.stamps import header_stamp_ns, make_header
 from lead.io.sync import ExactTimeSynchronizer
 from lead.leaderboard.campaign import Campaign, RouteRun, plan_jobs
+from lead.leaderboard.criteria import surrounding_speeds
 from lead.leaderboard.evaluator import END_COMPLETED
 from lead.leaderboard.geometry import Pose
 from lead.leaderboard.results import parse_shard
@@ -75,6 +80,7 @@ class RouteManager(Node):
         self.num_vehicles = int(p("num_vehicles", -1))
         self.num_pedestrians = int(p("num_pedestrians", -1))
         self.tick_timeout = float(p("tick_timeout", 60.0))
+        self.surrounding_only = str(p("world", "embedded")) == "embedded"
         self.role = "ego_vehicle"
         self.control_topic = f"/carla/{self.role}/vehicle_control_cmd"
         from lead.sim.rig import load_rig
@@ -252,7 +258,12 @@ class RouteManager(Node):
             while self.collisions and self.collisions[0][0] <= stamp:
                 _, other = self.collisions.popleft()
                 hits.append(Collision(int(other), self.types.get(other, "static.prop")))
-            background = tuple(a.speed for a in actors if self.roles.get(a.id) == "background")
+            if self.surrounding_only:
+                background = surrounding_speeds(
+                    (pose[0], pose[1]), math.hypot(vel[0], vel[1]),
+                    ((a.transform[0], a.transform[1], a.speed) for a in actors if self.roles.get(a.id) == "background"))
+            else:
+                background = tuple(a.speed for a in actors if self.roles.get(a.id) == "background")
             self._apply_scenario_events(run, stamp)
             watched = {a.id: Pose(a.transform[0], a.transform[1], a.transform[2], a.transform[5], a.transform[4],
                                   a.transform[3]) for a in actors if a.id in self.emergency_ids}
