@@ -67,3 +67,7 @@ def test_a_paced_reader_holds_the_world_back_only_when_it_lags_too_far():
     assert gate.missing(97 * tick) == ["/progress"]
     gate.reset()
     assert gate.missing(1 * tick) == ["/control"] and gate.nothing_seen()
+    gate.seen("/control", 20 * tick)
+    gate.seen("/progress", 90 * tick)  # the last route's, arriving after the reset
+    gate.seen("/progress", 5 * tick)   # this route's: sim time started again
+    assert gate.missing(16 * tick) == ["/progress"]

@@ -26,10 +26,14 @@ class LockstepGate:
 
     def seen(self, topic: str, stamp_ns: int) -> None:
         with self._cv:
-            for latest in (self._latest, self._progress):
-                if topic in latest and stamp_ns > latest[topic]:
-                    latest[topic] = stamp_ns
-                    self._cv.notify_all()
+            if topic in self._latest and stamp_ns > self._latest[topic]:
+                self._latest[topic] = stamp_ns
+                self._cv.notify_all()
+            elif topic in self._progress:
+                # the newest report, even an earlier stamp: sim time starts again with each route,
+                # and a report of the last route arriving late must not switch the pacing off
+                self._progress[topic] = stamp_ns
+                self._cv.notify_all()
 
     def _missing(self, stamp_ns: int) -> list[str]:
         return [t for t, s in self._latest.items() if s < stamp_ns] + \
