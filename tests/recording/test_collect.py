@@ -80,7 +80,7 @@ def test_collect_three_routes_bags_rosbags_reads(tmp_path, ros_domain):
     assert info_run.returncode == 0, info_run.stderr
     info = json.loads(info_run.stdout.strip().splitlines()[-1])
     t = info["totals"]
-    assert t["bags"] == 3 and t["truncated"] == 0 and t["statuses"] == {"Perfect": 3}
+    assert t["bags"] == 3 and t["truncated"] == 0 and t["incomplete"] == 0 and t["statuses"] == {"Perfect": 3}
     assert t["frames"] == sum(int(BagReader(p).metadata()["lead"]["frames"]) for p in bags)
     assert t["frames"] == sum(BagReader(p).summary().topics[CAM].count for p in bags)
     assert 0.08 < t["km"] < 0.13 and abs(t["hours"] * 3600 - t["ticks"] * 0.05) < 0.5

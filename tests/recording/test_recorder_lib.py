@@ -11,7 +11,7 @@ from lead.io import data_table as DT
 from lead.io.bag import BagReader
 from lead.io.msgdefs import type_name_of
 from lead.io.stamps import make_header, time_msg
-from lead.recording.dataset import bag_info, check_bag
+from lead.recording.dataset import bag_info, check_bag, dataset_info
 from lead.recording.recorder import RouteRecorder
 
 DT_NS = 50_000_000
@@ -104,7 +104,7 @@ def test_rates_routes_resends_and_result(tmp_path):
     assert info.frames == 2 and info.ticks == 10
 
 
-def test_messages_a_bag_lacks_are_counted_in_its_metadata(tmp_path):
+def test_messages_a_bag_lacks_are_counted_in_its_metadata(tmp_path, capsys):
     """A recorder that fell behind loses messages; the bag says which and how many (per sensor
     topic, against its rate), and the log warns."""
     rec = RouteRecorder(tmp_path, rig="minimal", collect=True)
@@ -117,6 +117,13 @@ def test_messages_a_bag_lacks_are_counted_in_its_metadata(tmp_path):
     assert missing["/carla/ego_vehicle/rgb_front/camera_info"] == 4  # never sent here
     assert missing["/carla/ego_vehicle/lidar"] == 20  # one a tick, never sent here
     assert "/carla/ego_vehicle/odometry" not in missing  # sent every tick
+    info = dataset_info(tmp_path)
+    assert info["totals"]["incomplete"] == 1 and info["bags"][0]["missing"] == missing
+    from lead.recording.cli import _say_incomplete
+
+    _say_incomplete(info)
+    line = capsys.readouterr().out
+    assert line.startswith(f"incomplete: RouteScenario_0_rep0.mcap lacks {sum(missing.values())} messages"), line
 
 
 def test_truncated_bag_keeps_its_flushed_prefix(tmp_path):

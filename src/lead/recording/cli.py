@@ -173,6 +173,7 @@ def _collect(a: argparse.Namespace) -> int:
         if status not in ("Perfect", "Completed"):
             print(f"note: {rid} ended '{status}' (DS {ds:.1f}, RC {rc:.1f}); its bag is kept, with the result "
                   "in its metadata")
+    _say_incomplete(info)
     t = info["totals"]
     print(f"{t['bags']} bags, {t['frames']} frames, {t['hours'] * 60:.2f} min, {t['km']:.3f} km, "
           f"{t['size_mb']:.1f} MB ({t['mb_per_frame']:.3f} MB/frame) in {bags}")
@@ -186,6 +187,16 @@ def _collect(a: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------- data
+def _say_incomplete(info: dict) -> None:
+    """One line per bag that lacks messages (its metadata's 'missing': the recorder fell behind
+    or a sensor did not publish)."""
+    for b in info["bags"]:
+        if b["missing"]:
+            worst = sorted(b["missing"].items(), key=lambda kv: -kv[1])[:3]
+            print(f"incomplete: {Path(b['path']).name} lacks {sum(b['missing'].values())} messages on "
+                  f"{len(b['missing'])} topics (" + ", ".join(f"{k} {v}" for k, v in worst) + ")")
+
+
 def _info(a: argparse.Namespace) -> int:
     from lead.recording.dataset import dataset_info, format_table
 
@@ -197,6 +208,7 @@ def _info(a: argparse.Namespace) -> int:
     t = info["totals"]
     print(format_table(info))
     print(f"frames {t['frames']}, hours {t['hours']:.4f}, km {t['km']:.3f}, truncated bags {t['truncated']}")
+    _say_incomplete(info)
     if t["scenarios"]:
         print("scenarios: " + ", ".join(f"{k} {v}" for k, v in sorted(t["scenarios"].items())))
     print("statuses: " + (", ".join(f"{k} {v}" for k, v in sorted(t["statuses"].items())) or "-"))

@@ -72,6 +72,7 @@ class BagInfo:
     infractions: dict[str, int] = field(default_factory=dict)
     driving_score: float | None = None
     truncated: bool = False
+    missing: dict[str, int] = field(default_factory=dict)  # per topic, messages the recorder did not get
 
     @property
     def mb_per_frame(self) -> float:
@@ -93,11 +94,15 @@ def bag_info(path: str | Path) -> BagInfo:
         infractions = json.loads(meta.get("infractions", "{}"))
     except json.JSONDecodeError:
         infractions = {}
+    try:
+        missing = {k: int(v) for k, v in json.loads(meta.get("missing", "{}")).items()}
+    except (json.JSONDecodeError, AttributeError, TypeError, ValueError):
+        missing = {}
     ds = meta.get("driving_score")
     return BagInfo(str(path), meta.get("route_id", path.stem), meta.get("map", ""),
                    meta.get("status", "") or ("Truncated" if reader.truncated else ""), frames, ticks,
                    duration, distance, size_mb, [s for s in meta.get("scenarios", "").split(",") if s],
-                   infractions, float(ds) if ds else None, reader.truncated)
+                   infractions, float(ds) if ds else None, reader.truncated, missing)
 
 
 def _count(reader: BagReader, meta: dict) -> tuple[int, int, float, float]:
@@ -134,7 +139,8 @@ def dataset_info(root: str | Path) -> dict:
               "hours": round(sum(b.duration_s for b in bags) / 3600.0, 5),
               "km": round(sum(b.distance_m for b in bags) / 1000.0, 4), "size_mb": round(size, 3),
               "mb_per_frame": round(size / frames, 4) if frames else 0.0,
-              "truncated": sum(b.truncated for b in bags), "scenarios": scenarios, "infractions": infractions,
+              "truncated": sum(b.truncated for b in bags), "incomplete": sum(bool(b.missing) for b in bags),
+              "scenarios": scenarios, "infractions": infractions,
               "statuses": statuses}
     rows = [{**asdict(b), "size_mb": round(b.size_mb, 3), "mb_per_frame": round(b.mb_per_frame, 4)} for b in bags]
     return {"root": str(root), "totals": totals, "bags": rows}
