@@ -163,6 +163,7 @@ def _fake_node(rig, world):
 
 def test_carla_node_tick_publishes_what_the_embedded_node_publishes():
     pytest.importorskip("carla_msgs.msg", reason="the ROS interface packages are not built (make setup)")
+    from lead.nodes._lockstep import LockstepWorld
     from lead.nodes.carla_world import CarlaWorldNode
     from lead.nodes.world import WorldNode
 
@@ -172,6 +173,8 @@ def test_carla_node_tick_publishes_what_the_embedded_node_publishes():
     car_node = _fake_node(rig, None)
     emb_out, car_out = [], []
     emb_node._sensor_messages = lambda *a: WorldNode._sensor_messages(emb_node, *a)
+    for node in (emb_node, car_node):  # the ground truth both nodes build with the shared mixin method
+        node._object_arrays = lambda *a, n=node: LockstepWorld._object_arrays(n, *a)
     for part in (WorldNode._build, WorldNode._build_rays, WorldNode._build_tail):  # the tick's three parts
         part(emb_node, emb_frame, readings, emb_out)
     CarlaWorldNode._build(car_node, carla_frame, car_out)

@@ -29,11 +29,22 @@ class LockstepWorld:
         from rosgraph_msgs.msg import Clock
 
         from lead.io import qos
+        from lead.io.stamps import to_ns
 
         for topic in self.gate.paced:
-            self.create_subscription(
-                Clock, topic, lambda m, t=topic: self.gate.seen(t, m.clock.sec * 1_000_000_000 + m.clock.nanosec),
-                qos.SENSOR)
+            self.create_subscription(Clock, topic, lambda m, t=topic: self.gate.seen(t, to_ns(m.clock)), qos.SENSOR)
+
+    def _object_arrays(self, f, t: int, classify, out: list) -> None:
+        """/carla/objects (ego included) and /carla/<role>/objects (without it). Last tick's
+        Object messages (published by now) are overwritten, not built anew: ~1.5 ms a tick for
+        100 actors."""
+        from lead.sim import messages as M
+
+        built: dict = {}
+        recycle = getattr(self, "_object_msgs", None)
+        out.append((self.pub_objects, M.object_array([f.ego] + f.actors, classify, t, built, recycle)))
+        out.append((self.pub_ego_objects, M.object_array(f.actors, classify, t, built, recycle)))
+        self._object_msgs = built
 
     def _on_control(self, msg) -> None:
         """The agent's CarlaEgoVehicleControl: applied at the next step; answers its tick."""

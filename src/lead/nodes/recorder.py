@@ -24,7 +24,6 @@ import sys
 import time
 
 import rclpy
-from builtin_interfaces.msg import Time
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.signals import SignalHandlerOptions
@@ -37,6 +36,7 @@ from lead.nodes._spin import events_executor_for, exit_deadline, spin_while
 from lead.io.msgdefs import message_class
 from lead.recording.recorder import RouteRecorder
 from lead.recording.topics import cdr_stamp_ns
+from lead.sim import messages as M
 
 # deep queues: a slow moment of the recorder must not drop a tick of the lock-step world
 TICK_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=500, reliability=ReliabilityPolicy.RELIABLE,
@@ -114,7 +114,7 @@ class Recorder(Node):
         if topic == "/clock":
             stamp = cdr_stamp_ns(type_name, data)
             if stamp is not None:
-                self.pub_progress.publish(Clock(clock=Time(sec=stamp // 1_000_000_000, nanosec=stamp % 1_000_000_000)))
+                self.pub_progress.publish(M.clock(stamp))
 
 
 def main(argv: list[str] | None = None) -> int:

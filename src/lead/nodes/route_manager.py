@@ -258,12 +258,9 @@ class RouteManager(Node):
             while self.collisions and self.collisions[0][0] <= stamp:
                 _, other = self.collisions.popleft()
                 hits.append(Collision(int(other), self.types.get(other, "static.prop")))
-            if self.surrounding_only:
-                background = surrounding_speeds(
-                    (pose[0], pose[1]), math.hypot(vel[0], vel[1]),
-                    ((a.transform[0], a.transform[1], a.speed) for a in actors if self.roles.get(a.id) == "background"))
-            else:
-                background = tuple(a.speed for a in actors if self.roles.get(a.id) == "background")
+            bg = [(a.transform[0], a.transform[1], a.speed) for a in actors if self.roles.get(a.id) == "background"]
+            background = surrounding_speeds((pose[0], pose[1]), math.hypot(vel[0], vel[1]), bg) \
+                if self.surrounding_only else tuple(v for _, _, v in bg)
             self._apply_scenario_events(run, stamp)
             watched = {a.id: Pose(a.transform[0], a.transform[1], a.transform[2], a.transform[5], a.transform[4],
                                   a.transform[3]) for a in actors if a.id in self.emergency_ids}
