@@ -96,6 +96,10 @@ class RayCastLidar:
     def ray_directions(self, dt: float) -> np.ndarray:
         """(channels, P, 3) float32 unit ray directions in the sensor frame for the sweep that
         starts at the current angle (cached: a sweep repeats every 1/rotation_frequency s)."""
+        return self._sweep(dt)[0]
+
+    def _sweep(self, dt: float) -> tuple[np.ndarray, np.ndarray]:
+        """This tick's ray directions and each ray's channel (cached per start angle)."""
         key = (round(self.horizontal_angle, 9), dt)
         d = self._directions.get(key)
         if d is None:
@@ -104,37 +108,37 @@ class RayCastLidar:
             step = s.rotation_frequency * s.horizontal_fov * dt / max(p, 1)
             h = np.radians(np.fmod(self.horizontal_angle + step * np.arange(p), s.horizontal_fov)
                            - s.horizontal_fov / 2.0)
-            d = np.empty((s.channels, p, 3), np.float32)
-            d[..., 0] = self._cos_v[:, None] * np.cos(h)[None]
-            d[..., 1] = self._cos_v[:, None] * np.sin(h)[None]
-            d[..., 2] = self._sin_v[:, None]
+            dirs = np.empty((s.channels, p, 3), np.float32)
+            dirs[..., 0] = self._cos_v[:, None] * np.cos(h)[None]
+            dirs[..., 1] = self._cos_v[:, None] * np.sin(h)[None]
+            dirs[..., 2] = self._sin_v[:, None]
             if len(self._directions) > 64:  # sweeps that never repeat (odd rates): keep it bounded
                 self._directions.clear()
-            self._directions[key] = d
+            d = self._directions[key] = (dirs, np.repeat(np.arange(s.channels), p))
         return d
 
     def measure(self, caster: RayCaster, sensor_matrix: np.ndarray, dt: float = 0.05) -> LidarScan:
         """Fire this tick's rays from the sensor's world pose (4x4) and advance the sweep."""
+        # rows are picked with index arrays (take), not boolean masks: ~4x faster on (N, 3)
         s = self.spec
-        local = self.ray_directions(dt)
+        local, channel = self._sweep(dt)
         n_ch, p = local.shape[:2]
         start = self.horizontal_angle
         self.horizontal_angle = math.fmod(start + s.rotation_frequency * s.horizontal_fov * dt, s.horizontal_fov)
         local = local.reshape(-1, 3)
-        channel = np.repeat(np.arange(n_ch), p)
         if not self.semantic and s.dropoff_general_rate > np.finfo(np.float32).eps:
-            keep = self._rng.random(len(local)) >= s.dropoff_general_rate
-            local, channel = local[keep], channel[keep]
+            fired = np.flatnonzero(self._rng.random(len(local)) >= s.dropoff_general_rate)
+            local, channel = local.take(fired, axis=0), channel.take(fired)
         m = np.asarray(sensor_matrix, dtype=np.float64)
         rot = m[:3, :3].astype(np.float32)
         world_dir = local @ rot.T
         hits = caster.cast(m[:3, 3], world_dir, s.range, normals=self.semantic)
-        h = hits.hit
-        dist = hits.distance[h]
-        local, channel = local[h], channel[h]
+        h = np.flatnonzero(hits.hit)
+        dist = hits.distance.take(h)
+        local, channel = local.take(h, axis=0), channel.take(h)
         xyz = local * dist[:, None]
         if self.semantic:
-            fourth = -np.einsum("ij,ij->i", world_dir[h], hits.normal[h])
+            fourth = -np.einsum("ij,ij->i", world_dir.take(h, axis=0), hits.normal.take(h, axis=0))
         else:
             fourth = np.exp(np.float32(-s.atmosphere_attenuation_rate) * dist)
             if s.noise_stddev > np.finfo(np.float32).eps:
@@ -143,17 +147,16 @@ class RayCastLidar:
             alpha = s.dropoff_zero_intensity / s.dropoff_intensity_limit if s.dropoff_intensity_limit > 0 else 0.0
             beta = 1.0 - s.dropoff_zero_intensity
             u = self._rng.random(len(dist))
-            keep = (fourth > s.dropoff_intensity_limit) | (u < alpha * fourth + beta)
-            xyz, fourth, channel = xyz[keep], fourth[keep], channel[keep]
-            h = np.flatnonzero(h)[keep]
-        actor = hits.actor[h]
-        ids = np.array([a.actor_id for a in caster.actors] + [0], np.uint32)
+            kept = np.flatnonzero((fourth > s.dropoff_intensity_limit) | (u < alpha * fourth + beta))
+            xyz, fourth, channel = xyz.take(kept, axis=0), fourth.take(kept), channel.take(kept)
+            h = h.take(kept)
+        actor = hits.actor.take(h)
         points = np.empty((len(xyz), 4), np.float32)
         points[:, :3], points[:, 3] = xyz, fourth
         return LidarScan(
             points=points,
-            object_tag=hits.semantic[h].astype(np.uint32),
-            object_idx=ids[actor],  # index -1 (the map) reads the trailing 0
+            object_tag=hits.semantic.take(h).astype(np.uint32),
+            object_idx=caster.actor_ids.take(actor),  # index -1 (the map) reads the trailing 0
             channel_counts=np.bincount(channel, minlength=n_ch).astype(np.uint32),
             horizontal_angle=start,
         )

@@ -73,6 +73,8 @@ class RayCaster:
         self._radii = np.array([np.linalg.norm(a.half_extents) for a in self.actors]) * 1.1
         self._kinds = np.array([_KINDS.index(a.kind) for a in self.actors], np.int8)
         self._semantic = np.array([a.semantic for a in self.actors], np.uint8)
+        # hit actor index -> actor id; index -1 (the map, or no hit) reads the trailing 0
+        self.actor_ids = np.array([a.actor_id for a in self.actors] + [0], np.uint32)
         for kind in {a.kind for a in self.actors}:  # built here, not lazily by concurrent casts
             self._template(kind)
 
