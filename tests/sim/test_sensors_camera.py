@@ -205,3 +205,29 @@ def test_small_detail_is_drawn_only_nearby(ctx):
     assert (near.semantic == SemanticClass.POLES).sum() > 10
     far = CameraRenderer(static, ctx=ctx, detail_distance=40.0).render(cam)[0]
     assert (far.semantic == SemanticClass.POLES).sum() == 0
+
+
+@pytest.mark.parametrize("sun_azimuth", [180.0, 0.0, 90.0])
+def test_a_face_is_lit_by_its_own_normal(ctx, sun_azimuth):
+    """Lambert light of a face with CARLA's sun: a wall facing the camera (normal -x) at 10 m,
+    pixel colour = paint * (ambient * 0.75 + sun * max(n . sun, 0)), even over the face; the
+    same with the wall's triangles wound the other way (faces are two-sided) and for a box
+    actor (instanced, scaled) turned 90 degrees."""
+    from lead.sim.embedded.sensors.camera import _lighting
+
+    weather = Weather(cloudiness=0.0, sun_altitude_angle=30.0, sun_azimuth_angle=sun_azimuth)
+    light = _lighting(weather)
+    sun = np.array(light["u_sun_dir"])
+    expect = 200.0 * (np.array(light["u_ambient"]) * 0.75 + np.array(light["u_sun_color"]) * max(-sun[0], 0.0))
+    spec = CameraSpec("front", (0.0, 0.0, 1.5, 0, 0, 0), 64, 64, 60.0)
+    wall = box((10.0, 0.0, 1.5), (1.0, 6.0, 6.0), (200, 200, 200), SemanticClass.BUILDINGS)
+    inward = Mesh(wall.vertices, wall.triangles[:, ::-1], wall.colors, wall.classes)
+    prop = Actor("car", (10.0, 0.0, 1.5, 0, 0, 90.0), (6.0, 1.0, 6.0), (200, 200, 200), actor_id=3)
+    for mesh, actors in ((wall, []), (inward, []), (_plane(z=-50.0), [prop])):
+        renderer = CameraRenderer(mesh, ctx=ctx)
+        try:
+            rgb = renderer.render([spec], None, actors, weather)[0].rgb[24:40, 24:40].astype(float)
+        finally:
+            renderer.release()
+        assert np.ptp(rgb, axis=(0, 1)).max() <= 1, "a flat face must be lit evenly"
+        assert np.allclose(rgb.mean(axis=(0, 1)), np.minimum(expect, 255.0), atol=1.5), (rgb.mean(axis=(0, 1)), expect)

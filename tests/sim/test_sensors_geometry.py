@@ -123,3 +123,30 @@ def test_cityscapes_palette():
     assert len(CITYSCAPES_PALETTE) == len(SemanticClass) and len({tuple(c) for c in CITYSCAPES_PALETTE}) > 25
     with pytest.raises(TypeError):
         semantic_to_cityscapes(np.zeros(3, np.float32))
+
+
+def test_face_normals_sit_on_each_triangles_provoking_vertex():
+    """The cameras light a face at its last (provoking) vertex: after with_face_normals that
+    vertex carries the face's normal, the triangles keep their corners and winding, and a
+    duplicated vertex keeps its colour, class and material."""
+    from lead.sim.embedded.sensors.meshes import box, with_face_normals
+
+    mesh = Mesh.concat([box((0, 0, 1), (2, 1, 1), (10, 20, 30), SemanticClass.BUILDINGS, yaw=30.0),
+                        tree((5, 5, 0), 6.0), ribbon(np.array([[0, 0, 0], [5, 0, 0.5], [9, 2, 1.5]]),
+                                                     np.array([[0, 3, 0], [5, 3, 0.5], [9, 5, 1.0]]),
+                                                     (90, 90, 90), SemanticClass.ROADS)])
+    out, normals = with_face_normals(mesh)
+    assert len(out.triangles) == len(mesh.triangles) and len(normals) == len(out.vertices) > len(mesh.vertices)
+    before = mesh.vertices.astype(np.float64)[mesh.triangles]
+    after = out.vertices.astype(np.float64)[out.triangles]
+    n_before = np.cross(before[:, 1] - before[:, 0], before[:, 2] - before[:, 0])
+    n_after = np.cross(after[:, 1] - after[:, 0], after[:, 2] - after[:, 0])
+    assert np.allclose(n_before, n_after, atol=1e-5)  # same face, same winding
+    assert np.array_equal(np.sort(before.reshape(-1, 9), axis=1), np.sort(after.reshape(-1, 9), axis=1))
+    unit = n_after / np.linalg.norm(n_after, axis=1, keepdims=True)
+    cos = np.einsum("ij,ij->i", normals[out.triangles[:, 2]], unit)
+    assert np.all(np.abs(cos) > 1 - 1e-6)
+    src = mesh.triangles.ravel()
+    for name in ("colors", "classes", "materials"):  # every corner keeps its attributes
+        assert np.array_equal(getattr(out, name)[out.triangles].reshape(len(out.triangles), 3, -1).sum(axis=1),
+                              getattr(mesh, name)[src].reshape(len(mesh.triangles), 3, -1).sum(axis=1))

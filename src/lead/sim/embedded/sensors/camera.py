@@ -19,7 +19,7 @@ import numpy as np
 from .actors import actor_template
 from .culling import Chunks, build_chunks, frustum_planes, spheres_visible, visible_chunks
 from .depth import FAR_PLANE_M
-from .meshes import Mesh
+from .meshes import Mesh, with_face_normals
 from .pose import Pose, world_matrix
 from .scene import Actor, ActorKind, Weather, actor_matrices
 from .shaders import ACTOR_VS, GEOMETRY_FS, SKY_FS, SKY_VS, STATIC_VS
@@ -28,7 +28,7 @@ NEAR_PLANE_M = 0.1      # Unreal's default near clip (10 cm)
 _ATLAS_MAX_SIZE = 16384  # GL_MAX_TEXTURE_SIZE of llvmpipe and common GPUs
 # CARLA camera axes (x forward, y right, z up) -> GL eye axes (x right, y up, -z forward)
 _CARLA_TO_EYE = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [-1.0, 0.0, 0.0]])
-_VERTEX_FORMAT = ("3f 3f1 1u1 1u1 2x", "in_pos", "in_color", "in_class", "in_material")
+_VERTEX_FORMAT = ("3f 3f1 1u1 1u1 2x 3f", "in_pos", "in_color", "in_class", "in_material", "in_normal")
 _INSTANCE_FORMAT = ("4f 4f 4f 3f1 1u1 1u1 3x/i", "in_row0", "in_row1", "in_row2", "in_paint",
                     "in_actor_class", "in_state")
 _INSTANCE_DTYPE = np.dtype([("rows", "<f4", (3, 4)), ("paint", "u1", 3), ("cls", "u1"), ("state", "u1"),
@@ -193,8 +193,9 @@ class CameraRenderer:
         _release(self._static)
         self._static, self._chunks = [], None
         if mesh.n_triangles:
+            mesh, normals = with_face_normals(mesh)
             self._chunks = build_chunks(mesh, self.chunk_size)
-            vbo = self.ctx.buffer(_pack_vertices(mesh))
+            vbo = self.ctx.buffer(_pack_vertices(mesh, normals))
             ibo = self.ctx.buffer(self._chunks.triangles.tobytes())
             vao = self.ctx.vertex_array(self._static_prog, [(vbo, *_VERTEX_FORMAT)], index_buffer=ibo,
                                         index_element_size=4)
@@ -209,8 +210,8 @@ class CameraRenderer:
         if k is not None:
             _release([k["vao"], k["instances"]])
         if kind not in self._templates:
-            t = actor_template(kind)
-            self._templates[kind] = (self.ctx.buffer(_pack_vertices(t)), self.ctx.buffer(t.triangles.tobytes()))
+            t, normals = with_face_normals(actor_template(kind))
+            self._templates[kind] = (self.ctx.buffer(_pack_vertices(t, normals)), self.ctx.buffer(t.triangles.tobytes()))
         vbo, ibo = self._templates[kind]
         capacity = max(16, 1 << (count - 1).bit_length())
         inst = self.ctx.buffer(reserve=capacity * _INSTANCE_DTYPE.itemsize)
@@ -377,8 +378,8 @@ def _release(objects: list) -> None:
             o.release()
 
 
-def _pack_vertices(mesh: Mesh) -> bytes:
+def _pack_vertices(mesh: Mesh, normals: np.ndarray) -> bytes:
     v = np.zeros(len(mesh.vertices), np.dtype([("p", "<f4", 3), ("c", "u1", 3), ("k", "u1"), ("m", "u1"),
-                                               ("pad", "u1", 2)]))
-    v["p"], v["c"], v["k"], v["m"] = mesh.vertices, mesh.colors, mesh.classes, mesh.materials
+                                               ("pad", "u1", 2), ("n", "<f4", 3)]))
+    v["p"], v["c"], v["k"], v["m"], v["n"] = mesh.vertices, mesh.colors, mesh.classes, mesh.materials, normals
     return v.tobytes()

@@ -3,8 +3,8 @@ geometry: boxes, extruded footprints, road ribbons, flat polygons, painted lines
 signs and trees.
 
 Every vertex carries an RGB colour, a CARLA semantic class id and a material (see
-`Material`); shading is per face (normals come from the rasterised triangle), so vertices
-can be shared freely.
+`Material`); shading is per face, so vertices can be shared freely: the cameras light each
+triangle at its provoking vertex (`with_face_normals`).
 """
 from __future__ import annotations
 
@@ -76,6 +76,40 @@ class Mesh:
     def triangle_classes(self) -> np.ndarray:
         """Class id per triangle (that of its first vertex)."""
         return self.classes[self.triangles[:, 0]]
+
+
+def with_face_normals(mesh: Mesh) -> tuple[Mesh, np.ndarray]:
+    """The mesh with each triangle's last vertex (OpenGL's provoking vertex, the one a `flat`
+    vertex output is taken from) carrying that triangle's unit normal, and the (N, 3) float32
+    normals. A triangle is rotated (winding kept) so that a vertex whose normal it shares comes
+    last; where none does, that vertex is duplicated. The cameras then light a face once per
+    vertex instead of per pixel (for llvmpipe, ~15 % of a frame)."""
+    tri = mesh.triangles.astype(np.int64)
+    if not len(tri):
+        return mesh, np.zeros((len(mesh.vertices), 3), np.float32)
+    v = mesh.vertices.astype(np.float64)[tri]
+    n = np.cross(v[:, 1] - v[:, 0], v[:, 2] - v[:, 0])
+    length = np.linalg.norm(n, axis=1)
+    n = np.where(length[:, None] > 0, n / np.maximum(length, 1e-300)[:, None], [0.0, 0.0, 1.0])
+    # each vertex takes the normal of the first triangle naming it; faces are two-sided, so a
+    # normal and its opposite light the same
+    flat = tri.ravel()
+    first = np.full(len(mesh.vertices), -1, np.int64)
+    first[flat[::-1]] = np.arange(len(flat))[::-1] // 3
+    normals = np.tile(np.array([0.0, 0.0, 1.0]), (len(mesh.vertices), 1))
+    used = first >= 0
+    normals[used] = n[first[used]]
+    match = np.abs(np.einsum("tkj,tj->tk", normals[tri], n)) >= 1.0 - 1e-9
+    k = np.where(match[:, 2], 2, np.where(match[:, 1], 1, np.where(match[:, 0], 0, -1)))
+    # rotate (a, b, c) so that corner k is last: k = 1 -> (c, a, b), k = 0 -> (b, c, a)
+    rot = np.where(k[:, None] == 1, tri[:, [2, 0, 1]], np.where(k[:, None] == 0, tri[:, [1, 2, 0]], tri))
+    lone = np.flatnonzero(k < 0)
+    extra = rot[lone, 2]
+    rot[lone, 2] = len(mesh.vertices) + np.arange(len(lone))
+    out = Mesh(np.concatenate([mesh.vertices, mesh.vertices[extra]]), rot,
+               np.concatenate([mesh.colors, mesh.colors[extra]]), np.concatenate([mesh.classes, mesh.classes[extra]]),
+               np.concatenate([mesh.materials, mesh.materials[extra]]))
+    return out, np.concatenate([normals, n[lone]]).astype(np.float32)
 
 
 def empty_mesh() -> Mesh:
