@@ -30,7 +30,7 @@ from rclpy.node import Node
 
 from lead.control.vehicle_control import VehicleControl
 from lead.io import qos
-from lead.nodes._spin import executor_for, exit_deadline, spin_while
+from lead.nodes._spin import events_executor_for, exit_deadline, spin_while
 from lead.io.stamps import header_stamp_ns
 from lead.nodes._lockstep import LockstepWorld, paced_topics
 from lead.sim import messages as M
@@ -412,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     node = None
     try:
         node = WorldNode()
-        spin_while(executor_for(node), lambda: not node._stop.is_set())
+        spin_while(events_executor_for(node), lambda: not node._stop.is_set())
     except KeyboardInterrupt:
         pass
     except Exception:

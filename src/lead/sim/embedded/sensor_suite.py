@@ -118,24 +118,8 @@ class SensorSuite:
         """Every sensor's reading of this tick, by sensor id."""
         return self.measure_start(frame).all()
 
-    def measure_start(self, frame: "Frame") -> "PendingReadings":
-        """Start this tick's measurement; the readings come as they are ready (see
-        PendingReadings): the state sensors at once, LiDAR and radar when the casting threads
-        finish, the cameras when the render process has drawn them. The world node publishes
-        each part as it comes."""
-        ego_m = pose_matrix(frame.ego.transform)
-        actors = render_actors(frame, self.light_heads)
-        self.caster.set_actors(actors)
-        dt = self.world.config.dt
-        # The cameras render in their own process (RenderProcess: submit now, images later)
-        # or, in this process, on this thread in result(). Embree releases the GIL: each LiDAR
-        # (and the radars together) casts its rays on a worker thread meanwhile. Each sensor
-        # keeps its own random stream, so the readings do not depend on the timing.
-        jobs = [(lambda s=s, lidar=lidar: {s.id: lidar.measure(self.caster, world_matrix(s.pose, ego_m), dt).points})
-                for s, lidar in self.lidars]
-        if self.radars:
-            jobs.append(lambda: {s.id: radar.measure(self.caster, world_matrix(s.pose, ego_m), dt)
-                                 for s, radar in self.radars})
+    def _submit_render(self, frame: "Frame", ego_m: np.ndarray, actors: list[Actor]) -> bool:
+        """Start this tick's camera render, if it has one."""
         # frame.number is the tick index (sim time / dt), the recorder's rule for saved ticks
         render = self.renderer is not None and frame.number % self.world.config.camera_every == 0
         if render and not self.renderer.alive:
@@ -147,6 +131,28 @@ class SensorSuite:
                               sun_altitude_angle=w.get("sun_altitude_angle", 45.0),
                               fog_density=w.get("fog_density", 0.0), fog_distance=w.get("fog_distance", 0.0))
             self.renderer.submit(self.camera_specs, ego_m, actors, weather, channels=self.camera_channels)
+        return render
+
+    def measure_start(self, frame: "Frame") -> "PendingReadings":
+        """Start this tick's measurement; the readings come as they are ready (see
+        PendingReadings): the state sensors at once, LiDAR and radar when the casting threads
+        finish, the cameras when the render process has drawn them. The world node publishes
+        each part as it comes."""
+        ego_m = pose_matrix(frame.ego.transform)
+        actors = render_actors(frame, self.light_heads)
+        dt = self.world.config.dt
+        # The cameras render in their own process (RenderProcess: submit now, images later;
+        # submitted first, as the longest part of a tick) or, in this process, on this thread
+        # in result(). Embree releases the GIL: each LiDAR (and the radars together) casts its
+        # rays on a worker thread meanwhile. Each sensor keeps its own random stream, so the
+        # readings do not depend on the timing.
+        render = self._submit_render(frame, ego_m, actors)
+        self.caster.set_actors(actors)
+        jobs = [(lambda s=s, lidar=lidar: {s.id: lidar.measure(self.caster, world_matrix(s.pose, ego_m), dt).points})
+                for s, lidar in self.lidars]
+        if self.radars:
+            jobs.append(lambda: {s.id: radar.measure(self.caster, world_matrix(s.pose, ego_m), dt)
+                                 for s, radar in self.radars})
         renderer, groups = self.renderer, list(self.camera_groups.values())
 
         def cameras() -> dict[str, Any]:
