@@ -149,7 +149,7 @@ class RouteRecorder:
         if b.finish_stamp is not None and stamp > b.finish_stamp:
             return  # the world's tick after the route's end
         every = self.every.get(topic, 1)
-        if every > 1 and ((stamp + self.dt_ns // 2) // self.dt_ns) % every:
+        if every > 1 and self._tick(stamp) % every:
             return
         if topic == T.STATUS_TOPIC and self._on_status(b, type_name, data, stamp):
             return
@@ -174,6 +174,11 @@ class RouteRecorder:
         else:
             self._emit(b, topic, type_name, data, stamp)
 
+    def _tick(self, stamp: int) -> int:
+        """The tick index of a stamp (sim time / dt, rounded): the world's rule for the ticks
+        that carry cameras (camera_every) and the trainer's for the saved ones."""
+        return (stamp + self.dt_ns // 2) // self.dt_ns
+
     def _release(self, b: _Bag, upto: int | None) -> None:
         """Write the held tick (its messages stamped <= upto; all when upto is None)."""
         held, b.held = b.held, []
@@ -186,7 +191,7 @@ class RouteRecorder:
             b.ticks += 1
             b.first_tick = stamp if b.first_tick is None else min(b.first_tick, stamp)
             b.last_tick = stamp if b.last_tick is None else max(b.last_tick, stamp)
-            if ((stamp + self.dt_ns // 2) // self.dt_ns) % DT.SAVE_EVERY == 0:
+            if self._tick(stamp) % DT.SAVE_EVERY == 0:
                 b.saved_ticks += 1
         elif topic == self.frame_topic:
             b.frames += 1
