@@ -146,10 +146,10 @@ def _world(required: bool = False, module: str = "world", when: str = "", **para
 
 # eval's `world` argument: embedded (lead.nodes.world), carla (lead.nodes.carla_world ticking a CARLA
 # server), external (a carla-ros-bridge ticks and publishes; carla_world only serves /lead/world/*)
-# pace_topic: the recorder (when one runs) says which tick it has reached; the world stays within
-# pace_lag ticks of it, so a recorder that falls behind under load loses nothing
+# pace_topic: the recorder and the video node (when they run) say which tick they have reached;
+# the world stays within pace_lag ticks of each, so one that falls behind under load loses nothing
 _EVAL_WORLD = dict(lockstep_topics=[_CONTROL, "/lead/leaderboard/status"], on_timeout="wait", collect="${collect}",
-                   pace_topic="/lead/recorder/progress")
+                   pace_topic="/lead/recorder/progress,/lead/video/progress")
 
 
 _add(Graph(

@@ -71,3 +71,24 @@ def test_a_paced_reader_holds_the_world_back_only_when_it_lags_too_far():
     gate.seen("/progress", 90 * tick)  # the last route's, arriving after the reset
     gate.seen("/progress", 5 * tick)   # this route's: sim time started again
     assert gate.missing(16 * tick) == ["/progress"]
+
+
+def test_pace_topic_names_every_paced_reader():
+    """The eval graph paces the world to the recorder and the video node: one comma-separated
+    parameter, each topic with the same lag; a gate with both waits for the slower one."""
+    from lead.graphs import GRAPHS
+    from lead.nodes._lockstep import PROGRESS_TOPIC, VIDEO_PROGRESS_TOPIC, paced_topics
+
+    params = {"pace_topic": f" {PROGRESS_TOPIC}, {VIDEO_PROGRESS_TOPIC},", "pace_lag": 10}
+    paced = paced_topics(lambda name, default: params.get(name, default), 0.05)
+    assert paced == {PROGRESS_TOPIC: 500_000_000, VIDEO_PROGRESS_TOPIC: 500_000_000}
+    assert paced_topics(lambda name, default: default, 0.05) == {}
+    world = next(n for n in GRAPHS["eval"].resolve({"world": "embedded"}) if n.name == "world")
+    assert set(world.parameters["pace_topic"].split(",")) == {PROGRESS_TOPIC, VIDEO_PROGRESS_TOPIC}
+    gate = LockstepGate(["/control"], paced)
+    gate.seen("/control", 2_000_000_000)
+    gate.seen(PROGRESS_TOPIC, 2_000_000_000)
+    gate.seen(VIDEO_PROGRESS_TOPIC, 1_000_000_000)  # the video is 20 ticks behind
+    assert gate.missing(2_000_000_000) == [VIDEO_PROGRESS_TOPIC]
+    gate.seen(VIDEO_PROGRESS_TOPIC, 1_600_000_000)
+    assert gate.missing(2_000_000_000) == []

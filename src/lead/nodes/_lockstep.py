@@ -13,15 +13,17 @@ import rclpy
 REPUBLISH_AFTER = 2.0  # wall s without an answer before the tick's messages are sent again
 RESEND_ALL_AFTER = 8.0  # wall s without an answer before every publisher re-sends, not just the new-matched
 PROGRESS_TOPIC = "/lead/recorder/progress"
+VIDEO_PROGRESS_TOPIC = "/lead/video/progress"
 PACE_LAG = 10  # ticks: the recorder's readers hold what is not read yet (writers keep 60, SHM 16 MB a reader)
 
 
 def paced_topics(p, dt: float) -> dict[str, int]:
-    """The pace_topic / pace_lag parameters (p: declare-and-read) as LockstepGate's `paced`."""
-    topic, lag = str(p("pace_topic", "")), int(p("pace_lag", PACE_LAG))
+    """The pace_topic (comma-separated topics) / pace_lag parameters (p: declare-and-read) as
+    LockstepGate's `paced`."""
+    topics, lag = str(p("pace_topic", "")), int(p("pace_lag", PACE_LAG))
     if lag < 0:
         raise ValueError(f"pace_lag must be >= 0 ticks, got {lag}")
-    return {topic: int(round(lag * dt * 1e9))} if topic else {}
+    return {t.strip(): int(round(lag * dt * 1e9)) for t in topics.split(",") if t.strip()}
 
 
 class LockstepWorld:

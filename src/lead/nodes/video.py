@@ -3,7 +3,9 @@ route, plan, boxes and lights, infractions flashed, time and scores), written wh
 runs to `<out>/<route_id>/video.mp4` + its `video.json`, where `lead webapp` finds it. It
 reads only topics, so it works the same behind the embedded world, CARLA or a bag replay.
 
-Thin: subscriptions hand messages to lead.viz.render.RouteVideos.
+Thin: subscriptions hand messages to lead.viz.render.RouteVideos. After each /clock it sends
+that tick on /lead/video/progress, which the eval graph's world paces itself to (as to the
+recorder), so a video under load loses no frame.
 Parameters: out (results folder; required), rig (for the front camera and its size),
 fps (video frames per sim second; default 10), codec (auto | h264 | mp4v).
 """
@@ -15,6 +17,7 @@ from rclpy.node import Node
 
 from lead.io import qos
 from lead.io.stamps import header_stamp_ns
+from lead.nodes._lockstep import VIDEO_PROGRESS_TOPIC
 from lead.nodes._spin import run_node
 from lead.viz.render import FRONT_CAMERAS, RouteVideos
 from lead.viz.scene import DETECTIONS_TOPIC
@@ -64,6 +67,8 @@ class VideoNode(Node):
         subs += [(Image, c, qos.SENSOR) for c in cameras]
         for typ, topic, profile in subs:
             self.create_subscription(typ, topic, lambda m, t=topic: self._on(t, m), profile)
+        # like the recorder, it paces the world (its pace_topic): the tick it has reached
+        self.pub_progress = self.create_publisher(Clock, VIDEO_PROGRESS_TOPIC, qos.SENSOR)
         self.get_logger().info(f"writing one video per route under {out} (camera {cameras[0]})")
 
     def _on(self, topic: str, msg) -> None:
@@ -72,6 +77,8 @@ class VideoNode(Node):
         self.videos.feed(topic, msg, stamp)
         for path, stats in self.videos.written[before:]:
             self.get_logger().info(f"{path}: {stats.frames} frames {stats.size[0]}x{stats.size[1]} ({stats.codec})")
+        if topic == "/clock":
+            self.pub_progress.publish(msg)
 
     def destroy_node(self):
         before = len(self.videos.written)
