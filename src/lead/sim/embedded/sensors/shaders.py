@@ -2,10 +2,13 @@
 attachments. Geometry is drawn relative to the camera (p - u_cam) so that float32 keeps
 millimetres even kilometres from the map origin."""
 
-_LIGHTING = """
+_SUN = """
 uniform vec3 u_sun_dir;     // towards the sun, world
 uniform vec3 u_sun_color;
 uniform vec3 u_ambient;
+"""
+
+_FOG = """
 uniform vec3 u_fog_color;
 uniform float u_fog_k;      // extinction per metre
 uniform float u_fog_start;  // metres
@@ -20,13 +23,10 @@ vec3 apply_fog(vec3 c, float dist) {
 # vertex (which carries the face's normal: meshes.with_face_normals), and the light is taken
 # `flat`: the same colours as lighting each pixel with the face normal, for ~15 % less of
 # llvmpipe's time a frame
-_COMMON_VS = """
+_COMMON_VS = _SUN + """
 uniform mat3 u_view;   // world -> GL eye (x right, y up, -z forward)
 uniform vec3 u_cam;    // camera position, world
 uniform mat4 u_proj;
-uniform vec3 u_sun_dir;
-uniform vec3 u_sun_color;
-uniform vec3 u_ambient;
 out vec3 v_rel;        // world position minus camera position
 out vec3 v_color;
 out float v_depth;     // planar depth along the camera's forward axis
@@ -87,7 +87,7 @@ void main() {
 }
 """
 
-GEOMETRY_FS = "#version 330\n" + _LIGHTING + """
+GEOMETRY_FS = "#version 330\n" + _FOG + """
 in vec3 v_rel;
 in vec3 v_color;
 in float v_depth;
@@ -115,7 +115,7 @@ void main() {
 }
 """
 
-SKY_FS = "#version 330\n" + _LIGHTING + """
+SKY_FS = "#version 330\n" + _SUN + _FOG + """
 uniform vec3 u_zenith;
 uniform vec3 u_horizon;
 uniform float u_sun_disc;     // 0 at night or under full overcast
