@@ -61,6 +61,24 @@ def test_heads_off(name, sections, absent):
         assert model.top_down is None and model.radar is None
 
 
+def test_without_the_speed_input_nothing_reads_the_speed():
+    """ego.speed_input false: no `speed` input, no speed token in the planner or the radar, and
+    the outputs do not change with whatever speed a caller still passes."""
+    cfg = _variant(load_config("tfv6_small"), ego={"speed_input": False})
+    model, x, out = _check_forward(cfg, batch=2)
+    assert "speed" not in x and "speed" in input_shapes(load_config("tfv6_small"))
+    assert not hasattr(model.planning, "velocity_encoder") and not hasattr(model.radar, "ego_vel_proj")
+    with torch.no_grad():
+        again = model({**x, "speed": torch.tensor([0.0, 30.0])})
+    for k in out:
+        assert torch.equal(out[k], again[k]), k
+    # the same weights with the speed input wired in differ only by the speed tokens
+    with_speed = {k for k in build_model(load_config("tfv6_small")).state_dict()}
+    assert with_speed - set(model.state_dict()) == {
+        "planning.velocity_encoder.weight", "planning.velocity_encoder.bias",
+        "radar.ego_vel_proj.weight", "radar.ego_vel_proj.bias", "radar.ego_vel_pos_embed"}
+
+
 def test_missing_or_misshaped_inputs_are_named():
     cfg = load_config("tfv6_small")
     model = build_model(cfg).eval()

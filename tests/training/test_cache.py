@@ -69,3 +69,17 @@ def test_cache_from_truncated_bag(bag, tiny_config, tmp_path, caplog):
     cut.write_bytes(data[:len(data) // 20])
     bad = build_cache(cut.parent, tmp_path / "cut", tiny_config, progress=False)
     assert bad["frames"] == 0 and bad["errors"] and str(cut) in bad["errors"][0]["bag"]
+
+
+def test_speed_input_flag_does_not_change_the_cache():
+    """ego.speed_input only wires the model (the cache keeps the speed either way): a model
+    with and one without it train from the same shards."""
+    import dataclasses
+
+    from lead.training.cache import feature_config
+
+    cfg = load_config("tfv6_small")
+    off = dataclasses.replace(cfg, ego=dataclasses.replace(cfg.ego, speed_input=False))
+    assert feature_config(off) == feature_config(cfg)
+    other = dataclasses.replace(cfg, ego=dataclasses.replace(cfg.ego, max_speed=30.0))
+    assert feature_config(other) != feature_config(cfg)

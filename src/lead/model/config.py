@@ -77,6 +77,10 @@ class FusionConfig:
 @dataclass(frozen=True)
 class EgoConfig:
     max_speed: float = 25.0  # m/s, speed input is divided by it
+    # LEAD feeds the ego speed to the planner and the radar detector (`use_velocity`). False
+    # drops the input altogether, so a model trained on little data cannot learn "standing ->
+    # stay" from it (the copycat shortcut); it then has to see why the expert stands.
+    speed_input: bool = True
     num_commands: int = 6  # CARLA road options 1..6 one-hot
     target_point_norm: tuple[float, float] = (200.0, 50.0)  # x, y divisors of the target points
 

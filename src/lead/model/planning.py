@@ -1,7 +1,7 @@
 """Planning decoder (LEAD's PlanningDecoder + PlanningContextEncoder, lead/tfv6/planning_decoder.py).
 
 Context = the final BEV feature map projected to token_dim with a 2D sine embedding, plus status
-tokens (speed / max_speed, command one-hot, target point, previous and next target point each
+tokens (speed / max_speed unless ego.speed_input is false, command one-hot, target point, previous and next target point each
 divided by (200, 50), and the radar query features with a sine embedding of their detected
 positions) with a learned embedding. Learned queries (10 route, 8 waypoint, 1 target speed) run
 through a 6-layer transformer decoder; route and waypoints are cumulative sums of per-query
@@ -23,10 +23,12 @@ class PlanningDecoder(nn.Module):
         d = p.token_dim
         self.cfg = cfg
         self.use_radar = cfg.radar.enabled
-        self.velocity_encoder = nn.Linear(1, d)
+        self.speed_input = cfg.ego.speed_input
+        if self.speed_input:
+            self.velocity_encoder = nn.Linear(1, d)
         self.command_encoder = nn.Linear(cfg.ego.num_commands, d)
         self.tp_encoder = nn.Linear(2, d)  # shared by the current, previous and next target point
-        num_status = 5
+        num_status = 5 if self.speed_input else 4
         if self.use_radar:
             self.radar_encoder = nn.Linear(cfg.radar.token_dim, d)
             num_status += cfg.radar.queries
@@ -50,8 +52,9 @@ class PlanningDecoder(nn.Module):
     def forward(self, bev: torch.Tensor, batch: dict[str, torch.Tensor],
                 radar_features: torch.Tensor | None, radar_detections: torch.Tensor | None) -> dict[str, torch.Tensor]:
         cfg = self.cfg
-        status = [
-            self.velocity_encoder(batch["speed"].reshape(-1, 1) / cfg.ego.max_speed)[:, None],
+        status = [self.velocity_encoder(batch["speed"].reshape(-1, 1) / cfg.ego.max_speed)[:, None]] \
+            if self.speed_input else []
+        status += [
             self.command_encoder(batch["command"])[:, None],
             self.tp_encoder(batch["target_point"] / self.tp_norm)[:, None],
             self.tp_encoder(batch["target_point_previous"] / self.tp_norm)[:, None],

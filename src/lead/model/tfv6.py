@@ -26,7 +26,8 @@ Inputs (all float32; normalisation happens inside the model, as in LEAD)
 | target_point           | (B, 2)          | current route target point, ego metres (divided by (200, 50))   |
 | target_point_previous  | (B, 2)          | previous (reached) target point, ego metres                     |
 | target_point_next      | (B, 2)          | next target point, ego metres                                   |
-(speed, command and target points are needed only with the planning decoder; speed also by radar)
+(speed, command and target points are needed only with the planning decoder; speed also by radar;
+ no speed at all with ego.speed_input false)
 
 Outputs (present when their head is enabled)
 | name                | shape            | content                                                          |
@@ -68,7 +69,7 @@ def input_shapes(cfg: ModelConfig, batch: int = 1) -> dict[str, tuple[int, ...]]
         shapes["rasterized_lidar"] = (b, 1, cfg.lidar_height_pixel, cfg.lidar_width_pixel)
     if cfg.radar.enabled:
         shapes["radar"] = (b, cfg.num_radar_points, 5)
-    if cfg.radar.enabled or cfg.planning.enabled:
+    if cfg.ego.speed_input and (cfg.radar.enabled or cfg.planning.enabled):
         shapes["speed"] = (b,)
     if cfg.planning.enabled:
         shapes["command"] = (b, cfg.ego.num_commands)
@@ -124,7 +125,7 @@ def example_inputs(cfg: ModelConfig, batch: int = 1, seed: int = 0) -> dict[str,
         r[..., 3] = (r[..., 3] - 0.5) * 20.0
         r[..., 4] = (torch.arange(n) // per).float()
         x["radar"] = r
-    if cfg.radar.enabled or cfg.planning.enabled:
+    if "speed" in input_shapes(cfg, b):
         x["speed"] = torch.rand(b, generator=g) * 15.0
     if cfg.planning.enabled:
         x["command"] = torch.nn.functional.one_hot(torch.randint(0, cfg.ego.num_commands, (b,), generator=g),
@@ -185,7 +186,7 @@ class TFv6(nn.Module):
         out: dict[str, torch.Tensor] = {}
         radar_features = radar_detections = None
         if self.radar is not None:
-            radar_features, radar_detections = self.radar(bev, batch["radar"], batch["speed"])
+            radar_features, radar_detections = self.radar(bev, batch["radar"], batch.get("speed"))
         if self.planning is not None:
             out.update(self.planning(bev, batch, radar_features, radar_detections))
         if radar_detections is not None:

@@ -54,6 +54,7 @@ class CacheError(RuntimeError):
 def feature_config(cfg: ModelConfig) -> dict[str, Any]:
     d = cfg.to_dict()
     keep = {k: d[k] for k in ("camera", "lidar", "bev", "radar", "ego")}
+    keep["ego"] = {k: v for k, v in keep["ego"].items() if k != "speed_input"}  # wiring, not a feature
     keep["perspective_downsample"] = cfg.perspective.downsample_factor
     keep["planning"] = {k: d["planning"][k] for k in ("num_waypoints", "num_route_points", "target_speeds")}
     keep["max_boxes"] = cfg.boxes.max_boxes
