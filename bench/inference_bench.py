@@ -17,7 +17,11 @@ depend on them):
       rendering time;
   (d) backend parity in the running graph: the same route driven twice in lock-step, with the
       onnxruntime and the torch backend; the controls of the first `--parity-ticks` ticks must
-      agree within PARITY_TOL (throttle, steer, brake; absolute).
+      agree within PARITY_TOL (throttle, steer, brake; absolute). Also printed: for how many
+      ticks they agree and the first tick that differs. The backends' outputs differ by ~1e-5,
+      and LEAD's linear longitudinal model turns a target speed into throttle at ~6 per m/s
+      (1.7 per km/h), so a throttle can differ by 1e-4..1e-3; once one does, the two worlds
+      drift apart and later controls differ for that reason.
 
 Usage: .venv/bin/python bench/inference_bench.py [--quick] [--no-graph] [--no-parity] [--only-graph] [--ticks N]
 Last stdout line: one JSON object.
@@ -206,10 +210,17 @@ def backend_parity(ticks: int, work: Path, checkpoint: Path, cache: Path, domain
     ticks = n
     if [r["stamp"] for r in a] != [r["stamp"] for r in b]:
         return {"error": "the two runs logged different ticks"}
-    diff = {k: max(abs(x[k] - y[k]) for x, y in zip(a, b)) for k in ("throttle", "steer", "brake")}
+    keys = ("throttle", "steer", "brake")
+    diff = {k: max(abs(x[k] - y[k]) for x, y in zip(a, b)) for k in keys}
+    differs = [i for i, (x, y) in enumerate(zip(a, b)) if any(abs(x[k] - y[k]) > PARITY_TOL for k in keys)]
+    first = None
+    if differs:
+        i = differs[0]
+        first = {"tick": i, "t_s": a[i]["stamp"] / 1e9, "onnxruntime": {k: a[i][k] for k in keys},
+                 "torch": {k: b[i][k] for k in keys}}
     return {"ticks": ticks, "max_abs_diff": diff, "tolerance": PARITY_TOL,
-            "same_controls": all(v <= PARITY_TOL for v in diff.values()),
-            "moving": any(r["throttle"] > 0 for r in a)}
+            "same_controls": not differs, "agree_ticks": differs[0] if differs else ticks,
+            "first_difference": first, "moving": any(r["throttle"] > 0 for r in a)}
 
 
 def main() -> int:
@@ -286,6 +297,10 @@ def main() -> int:
             else:
                 print(f"  max |diff| {p['max_abs_diff']} (tolerance {PARITY_TOL}): "
                       f"{'same controls' if p['same_controls'] else 'DIFFERENT controls'}")
+                f = p["first_difference"]
+                if f is not None:
+                    print(f"  the controls agree for the first {p['agree_ticks']} of {p['ticks']} ticks; tick "
+                          f"{f['tick']} (t={f['t_s']:.2f} s): onnxruntime {f['onnxruntime']}, torch {f['torch']}")
     print(json.dumps(result))
     return 0
 
