@@ -1,12 +1,14 @@
 """The dataset cache: labels, rebuild-on-change by hash, truncated bags."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 import shutil
 
 import numpy as np
 
 from lead.model.config import load_config
+from lead.training.cache import feature_config
 
 
 def test_cache_labels(tiny_cache, tiny_config):
@@ -74,10 +76,6 @@ def test_cache_from_truncated_bag(bag, tiny_config, tmp_path, caplog):
 def test_speed_input_flag_does_not_change_the_cache():
     """ego.speed_input only wires the model (the cache keeps the speed either way): a model
     with and one without it train from the same shards."""
-    import dataclasses
-
-    from lead.training.cache import feature_config
-
     cfg = load_config("tfv6_small")
     off = dataclasses.replace(cfg, ego=dataclasses.replace(cfg.ego, speed_input=False))
     assert feature_config(off) == feature_config(cfg)

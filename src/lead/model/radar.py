@@ -3,8 +3,8 @@
 Each radar point (x, y, z, velocity, sensor id; ego frame) becomes a token from the BEV feature
 sampled at its position, its velocity / max_speed and a one-hot sensor id, plus a sine embedding
 of its position. Learned queries cross-attend to BEV tokens, an ego-speed token (unless
-ego.speed_input is false) and the point tokens; each query decodes one detection (x, y, speed, validity logit). The query features are
-the radar tokens the planner reads.
+ego.speed_input is false) and the point tokens; each query decodes one detection (x, y, speed,
+validity logit). The query features are the radar tokens the planner reads.
 """
 from __future__ import annotations
 

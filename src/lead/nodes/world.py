@@ -12,10 +12,11 @@ World control (services, lead_msgs/srv): /lead/world/load, /lead/world/spawn_ego
 Parameters: rig, collect, render, dt, num_vehicles, num_pedestrians, maps (os.pathsep
 list), lockstep_topics, control_timeout (s wall), on_timeout (wait | hold | stop),
 pace_topic + pace_lag (run at most pace_lag ticks ahead of each reader outside the lock-step
-that reports its progress: the recorder, the video node; comma-separated; lead.nodes._lockstep), town + seed + spawn_point (start on its own, for graphs without a route manager),
-duration (sim seconds, then exit; 0 = forever), scene_cache, camera_every (cameras only on ticks
-whose index is a multiple: CARLA's sensor_tick; default 1), render_process (cameras rendered in
-a child process beside the ray casting; default true).
+that reports its progress: the recorder, the video node; comma-separated; lead.nodes._lockstep),
+town + seed + spawn_point (start on its own, for graphs without a route manager), duration
+(sim seconds, then exit; 0 = forever), scene_cache, camera_every (cameras only on ticks whose
+index is a multiple: CARLA's sensor_tick; default 1), render_process (cameras rendered in a
+child process beside the ray casting; default true).
 """
 from __future__ import annotations
 
