@@ -15,13 +15,17 @@ depend on them):
       also from the first sensor message: the world sends a tick in parts as it measures them
       (state and LiDAR before the cameras are drawn), so that span includes the world's own
       rendering time;
-  (d) backend parity in the running graph: the same route driven twice in lock-step, with the
-      onnxruntime and the torch backend; the controls of the first `--parity-ticks` ticks must
-      agree within PARITY_TOL (throttle, steer, brake; absolute). Also printed: for how many
-      ticks they agree and the first tick that differs. The backends' outputs differ by ~1e-5,
-      and LEAD's linear longitudinal model turns a target speed into throttle at ~6 per m/s
-      (1.7 per km/h), so a throttle can differ by 1e-4..1e-3; once one does, the two worlds
-      drift apart and later controls differ for that reason.
+  (d) backend parity in the running graph (shipped model, LeadGrid001 route 0 with traffic,
+      lock-step), controls (throttle, steer, brake) of the first `--parity-ticks` ticks within
+      lead.inference.parity.TOLERANCE (absolute):
+      - same inputs: one run with onnxruntime driving and torch in shadow mode (`lead eval
+        --shadow-backend torch`): both backends answer every tick's inputs, each plan goes
+        through its own controller; this is the check;
+      - two runs (onnxruntime, then torch), for comparison: they agree only until one control
+        differs by more than the tolerance, and from then on their worlds drift apart. The
+        backends' outputs differ by ~1e-5 (also printed, per tick, from the shadow run), and
+        LEAD's linear longitudinal model turns a target speed into throttle at ~6 per m/s
+        (1.7 per km/h): differences that the physics of two runs carries on and amplifies.
 
 Usage: .venv/bin/python bench/inference_bench.py [--quick] [--no-graph] [--no-parity] [--only-graph] [--ticks N]
 Last stdout line: one JSON object.
@@ -46,7 +50,6 @@ REPO = Path(__file__).resolve().parents[1]
 ROUTES = REPO / "tests" / "leaderboard" / "data" / "straight_routes.xml"
 PARITY_ROUTES = REPO / "routes" / "LeadGrid001_routes.xml"
 SHIPPED = REPO / "models" / "tfv6_small" / "model.pt"
-PARITY_TOL = 1e-3
 
 
 def pct(xs, q: float) -> float:
@@ -132,13 +135,16 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def run_eval(ticks: int, work: Path, checkpoint: Path, cache: Path, domain: int, backend: str = "onnxruntime",
-             routes: Path = ROUTES, maps: Path | None = ROUTES.parent, traffic: bool = False) -> tuple[Path, str]:
-    """`lead eval --agent tfv6` on route 0 of `routes` until the controller logged `ticks` ticks;
-    returns (timing folder, output)."""
+             routes: Path = ROUTES, maps: Path | None = ROUTES.parent, traffic: bool = False,
+             shadow: str = "") -> tuple[Path, str]:
+    """`lead eval --agent tfv6` on route 0 of `routes` until the controller logged `ticks` ticks
+    (and the shadow controller, with `shadow`); returns (timing folder, output)."""
     timing = work / "timing"
     cmd = [sys.executable, "-m", "lead.cli", "eval", "--agent", "tfv6", "--routes", str(routes), "--route-ids", "0",
            "--rig", "lead", "--out", str(work / "results"), "--domain-id", str(domain),
            "--checkpoint", str(checkpoint), "--backend", backend, "-p", f"timing_dir={timing}"]
+    if shadow:
+        cmd += ["--shadow-backend", shadow]
     if maps is not None:
         cmd += ["--maps", str(maps)]
     if not traffic:
@@ -149,7 +155,7 @@ def run_eval(ticks: int, work: Path, checkpoint: Path, cache: Path, domain: int,
     t0 = time.monotonic()
     try:
         while time.monotonic() - t0 < 600:
-            n = len(read_jsonl(timing / "controller.jsonl"))
+            n = min(len(read_jsonl(timing / f"{c}.jsonl")) for c in ("controller", "shadow_controller")[:1 + bool(shadow)])
             if n >= ticks or proc.poll() is not None:
                 break
             time.sleep(0.5)
@@ -193,34 +199,44 @@ def graph_latency(ticks: int, work: Path, checkpoint: Path, cache: Path, domain:
 
 
 def backend_parity(ticks: int, work: Path, checkpoint: Path, cache: Path, domain: int) -> dict:
-    """Controls of the first `ticks` ticks of route 0 of LeadGrid001 (with traffic) under
-    onnxruntime and torch: lock-step makes both runs see the same world as long as the controls
-    agree."""
-    logs = {}
-    for backend in ("onnxruntime", "torch"):
+    """Controls of the first `ticks` ticks of route 0 of LeadGrid001 (with traffic): onnxruntime
+    driving with torch in shadow mode (same inputs), and a second run driven by torch."""
+    from lead.inference.parity import compare_controls
+
+    logs, policy = {}, []
+    for backend, shadow in (("onnxruntime", "torch"), ("torch", "")):
         d = work / f"parity_{backend}"
         d.mkdir()
-        timing, out = run_eval(ticks, d, checkpoint, cache, domain, backend, PARITY_ROUTES, None, traffic=True)
-        logs[backend] = read_jsonl(timing / "controller.jsonl")[:ticks]
-        if len(logs[backend]) < 20:
-            return {"error": f"{backend}: only {len(logs[backend])} ticks", "output_tail": out[-3000:]}
-    # an untrained model may end the route (deviation) before `ticks`: compare what both drove
-    n = min(len(logs["onnxruntime"]), len(logs["torch"]))
-    a, b = logs["onnxruntime"][:n], logs["torch"][:n]
-    ticks = n
-    if [r["stamp"] for r in a] != [r["stamp"] for r in b]:
-        return {"error": "the two runs logged different ticks"}
-    keys = ("throttle", "steer", "brake")
-    diff = {k: max(abs(x[k] - y[k]) for x, y in zip(a, b)) for k in keys}
-    differs = [i for i, (x, y) in enumerate(zip(a, b)) if any(abs(x[k] - y[k]) > PARITY_TOL for k in keys)]
-    first = None
-    if differs:
-        i = differs[0]
-        first = {"tick": i, "t_s": a[i]["stamp"] / 1e9, "onnxruntime": {k: a[i][k] for k in keys},
-                 "torch": {k: b[i][k] for k in keys}}
-    return {"ticks": ticks, "max_abs_diff": diff, "tolerance": PARITY_TOL,
-            "same_controls": not differs, "agree_ticks": differs[0] if differs else ticks,
-            "first_difference": first, "moving": any(r["throttle"] > 0 for r in a)}
+        timing, out = run_eval(ticks, d, checkpoint, cache, domain, backend, PARITY_ROUTES, None, traffic=True,
+                               shadow=shadow)
+        logs[backend] = read_jsonl(timing / "controller.jsonl")
+        if shadow:
+            logs["shadow"] = read_jsonl(timing / "shadow_controller.jsonl")
+            policy = read_jsonl(timing / "policy.jsonl")
+        if min(len(v) for v in logs.values()) < 20:
+            return {"error": f"{backend}: only {min(len(v) for v in logs.values())} ticks", "output_tail": out[-3000:]}
+    same_inputs = compare_controls(logs["onnxruntime"], logs["shadow"], ticks)
+    diffs = [r["shadow_max_abs_diff"] for r in policy[:ticks] if r.get("shadow_max_abs_diff") is not None]
+    same_inputs["output_max_abs_diff"] = max(diffs) if diffs else None
+    two_runs = compare_controls(logs["onnxruntime"], logs["torch"], ticks)
+    return {"same_inputs": same_inputs, "two_runs": two_runs}
+
+
+def _e(x) -> str:
+    return "n/a" if x is None else f"{x:.1e}"
+
+
+def print_parity(p: dict) -> None:
+    s = p["same_inputs"]
+    print(f"  same inputs (torch in shadow mode), {s['ticks']} ticks: max |diff| "
+          + ", ".join(f"{k} {v:.1e}" for k, v in s["max_abs_diff"].items())
+          + f" (tolerance {s['tolerance']}): {'same controls' if s['same_controls'] else 'DIFFERENT controls'}; "
+          f"largest output difference {_e(s['output_max_abs_diff'])}; the car moved: {s['moving']}")
+    t = p["two_runs"]
+    f = t["first_difference"]
+    print(f"  two runs (onnxruntime, torch): the controls agree for the first {t['agree_ticks']} of {t['ticks']} ticks"
+          + (f"; tick {f['tick']} (t={f['t_s']:.2f} s): onnxruntime {f['a']}, torch {f['b']} — from there on the "
+             "two worlds drift apart" if f else ""))
 
 
 def main() -> int:
@@ -295,12 +311,7 @@ def main() -> int:
             if "error" in p:
                 print(f"  {p['error']}\n{p.get('output_tail', '')}")
             else:
-                print(f"  max |diff| {p['max_abs_diff']} (tolerance {PARITY_TOL}): "
-                      f"{'same controls' if p['same_controls'] else 'DIFFERENT controls'}")
-                f = p["first_difference"]
-                if f is not None:
-                    print(f"  the controls agree for the first {p['agree_ticks']} of {p['ticks']} ticks; tick "
-                          f"{f['tick']} (t={f['t_s']:.2f} s): onnxruntime {f['onnxruntime']}, torch {f['torch']}")
+                print_parity(p)
     print(json.dumps(result))
     return 0
 

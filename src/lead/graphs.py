@@ -24,7 +24,8 @@ class NodeSpec:
     respawn_delay: float = 1.0
     required: bool = False  # the whole graph stops when this node exits
     use_sim_time: bool = True
-    when: str = ""  # "arg" (must be true) or "arg==value" for this node to run ("" = always)
+    # for this node to run: "arg" (must be true), "arg==value", or several joined by " and " ("" = always)
+    when: str = ""
     # Linux's SCHED_IDLE for the whole process (every thread, from its start): it runs only on CPU
     # the other nodes leave idle. For nodes outside the lock-step (the recorder); set by the
     # launcher, since a node that set it itself would leave the threads rclpy already made as they are
@@ -87,6 +88,8 @@ def _coerce(value: Any, default: Any, name: str) -> Any:
 
 
 def _condition(when: str, args: dict[str, Any]) -> bool:
+    if " and " in when:
+        return all(_condition(part.strip(), args) for part in when.split(" and "))
     if "==" in when:
         name, value = (x.strip() for x in when.split("==", 1))
         return str(args[name]) == value
@@ -180,7 +183,8 @@ _add(Graph(
                "target_speed": 6.0, "tick_timeout": 60.0, "collect": False, "record": "",
                "expert_config": "config/expert.yaml", "checkpoint": "models/tfv6_small", "backend": "onnxruntime",
                "device": "cpu", "deadline": 0.0, "timing_dir": "", "inject_nan": "", "markers": False,
-               "world": "embedded", "video": False, "video_fps": 10.0, "creep": False, "camera_every": 1},
+               "world": "embedded", "video": False, "video_fps": 10.0, "creep": False, "camera_every": 1,
+               "shadow_backend": ""},
     nodes=(
         # camera_every: cameras on every n-th tick only (lead collect: the save rate; the expert needs none)
         _world(when="world==embedded", camera_every="${camera_every}", **_EVAL_WORLD),
@@ -201,11 +205,18 @@ _add(Graph(
                  respawn=True, when="agent==tfv6"),
         NodeSpec("policy", _N + "policy", {"checkpoint": "${checkpoint}", "backend": "${backend}",
                                            "device": "${device}", "deadline": "${deadline}",
-                                           "inject_nan": "${inject_nan}", "timing_dir": "${timing_dir}"},
+                                           "inject_nan": "${inject_nan}", "timing_dir": "${timing_dir}",
+                                           "shadow_backend": "${shadow_backend}"},
                  respawn=True, when="agent==tfv6"),
         # creep: LEAD's creeping heuristic (off by default, as in LEAD since 2026-03)
         NodeSpec("controller", _N + "controller", {"timing_dir": "${timing_dir}", "creep": "${creep}"},
                  respawn=True, when="agent==tfv6"),
+        # shadow_backend: a second runtime answers every frame on the same inputs (lead.nodes.policy);
+        # its controls go to a topic nothing drives with, for comparing backends tick by tick
+        NodeSpec("shadow_controller", _N + "controller",
+                 {"timing_dir": "${timing_dir}", "creep": "${creep}", "plan_topic": "/lead/shadow/plan",
+                  "control_topic": "/lead/shadow/vehicle_control_cmd"},
+                 respawn=True, when="agent==tfv6 and shadow_backend"),
         # one MCAP bag per route with LEAD's data table (lead collect sets record=DIR, collect=true)
         # camera_every: the recorder leaves out its per-image DDS filter where the world sends saved ticks only
         # (the CARLA world ignores camera_every: the recorder then drops the unsaved images itself)

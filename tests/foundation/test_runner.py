@@ -142,6 +142,22 @@ def test_conditional_nodes_and_substitution():
     assert [n.name for n in g.resolve({"extra": "true"})] == ["a", "b"]
 
 
+def test_conditions_joined_with_and_must_all_hold():
+    from lead.graphs import get_graph
+
+    g = Graph("t", "d", (NodeSpec("a", "m.a", when="kind==x and extra"),), {"kind": "x", "extra": ""})
+    assert g.resolve() == [] and g.resolve({"kind": "y", "extra": "on"}) == []
+    assert [n.name for n in g.resolve({"extra": "on"})] == ["a"]
+    # the eval graph's shadow controller: only for tfv6 with a shadow backend named
+    names = lambda **kw: [n.name for n in get_graph("eval").resolve(kw)]  # noqa: E731
+    assert "shadow_controller" not in names(agent="tfv6")
+    assert "shadow_controller" not in names(agent="expert", shadow_backend="torch")
+    shadow = next(n for n in get_graph("eval").resolve({"agent": "tfv6", "shadow_backend": "torch"})
+                  if n.name == "shadow_controller")
+    assert shadow.module == "lead.nodes.controller"
+    assert shadow.parameters["control_topic"] != "/carla/ego_vehicle/vehicle_control_cmd"  # drives nothing
+
+
 def test_every_launch_file_names_an_existing_graph(repo: Path):
     from lead.graphs import GRAPHS
 

@@ -79,3 +79,56 @@ def test_eval_tfv6_nan_injection_brakes_and_the_route_is_scored(ros_domain, smal
     assert "emergency brake: non-finite model output: route" in log  # the controller's log
     assert "plan valid again after 5 emergency-brake frame(s)" in log
     assert "Traceback" not in log, log[-4000:]
+
+
+PARITY_TICKS = 100
+
+
+def test_shadow_backend_gives_the_same_controls_on_the_same_inputs(ros_domain, repo, inference_cache, lead_cache,
+                                                                     tmp_path):
+    """Issue 11's backend parity with the shipped model: onnxruntime drives LeadGrid001's route 0
+    (with traffic) and torch answers every tick's inputs in shadow mode; each plan goes through its
+    own controller; the first 100 ticks' controls agree within lead.inference.parity.TOLERANCE."""
+    import signal
+    import time
+
+    from lead.inference.parity import TOLERANCE, compare_controls, read_control_log
+    from lead.inference.runtime import resolve_onnx
+    from lead.runner import node_environment
+
+    model = repo / "models" / "tfv6_small" / "model.pt"
+    if not model.is_file():
+        pytest.skip(f"no shipped model at {model}")
+    resolve_onnx(model, cache_dir=inference_cache)  # exported here, loaded by the policy node
+    timing = tmp_path / "timing"
+    logs = [timing / "controller.jsonl", timing / "shadow_controller.jsonl"]
+    env = dict(node_environment(), LEAD_CACHE=str(lead_cache))
+    proc = subprocess.Popen([sys.executable, "-m", "lead.cli", "eval", "--agent", "tfv6", "--checkpoint", str(model),
+                             "--backend", "onnxruntime", "--shadow-backend", "torch",
+                             "--routes", str(repo / "routes" / "LeadGrid001_routes.xml"), "--route-ids", "0",
+                             "--out", str(tmp_path / "results"), "--domain-id", os.environ["ROS_DOMAIN_ID"],
+                             "-p", f"timing_dir={timing}"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                            start_new_session=True)
+    try:
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 240 and proc.poll() is None:
+            if all(f.is_file() and len(f.read_text().splitlines()) > PARITY_TICKS for f in logs):
+                break
+            time.sleep(0.5)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    assert "shadow mode: torch answers every frame" in out, out[-4000:]
+    driving, shadow = (read_control_log(f) for f in logs)
+    r = compare_controls(driving, shadow, PARITY_TICKS)
+    assert r["ticks"] == PARITY_TICKS and r["unmatched"] == 0, (r, out[-4000:])
+    assert r["moving"], r  # the shipped model drives off: the throttle path is compared, not only the brake
+    assert r["same_controls"], r
+    assert r["max_abs_diff"]["throttle"] < TOLERANCE
+    # two runtimes really answered: their outputs differ, by float32 rounding only
+    diffs = [row["shadow_max_abs_diff"] for row in read_control_log(timing / "policy.jsonl")[:PARITY_TICKS]
+             if row.get("shadow_max_abs_diff") is not None]
+    assert len(diffs) >= PARITY_TICKS - 5 and 0 < max(diffs) < 1e-3, diffs
+    assert "Traceback" not in out, out[-4000:]

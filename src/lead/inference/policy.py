@@ -150,3 +150,14 @@ def plan_control(controller, plan: PlanResult, speed: float):
         return VehicleControl(throttle=0.0, steer=0.0, brake=1.0)
     return controller.step(float(speed), checkpoints=plan.route, target_speed=plan.target_speed,
                            waypoints=plan.waypoints, safety_box_occupied=plan.safety_box_occupied)
+
+
+def max_output_difference(a: PlanResult, b: PlanResult) -> float | None:
+    """Largest |a - b| over the raw outputs both plans carry (two backends on one frame); None
+    where either is an emergency-brake plan (no inference, or outputs that are not finite)."""
+    if a.emergency_brake or b.emergency_brake or a.outputs is None or b.outputs is None:
+        return None
+    common = sorted(set(a.outputs) & set(b.outputs))
+    if not common:
+        return None
+    return max(float(np.max(np.abs(a.outputs[k].astype(np.float64) - b.outputs[k]))) for k in common)

@@ -41,6 +41,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="tfv6: trainer checkpoint (.pt), ONNX file or `lead export` folder (default models/tfv6_small)")
     p.add_argument("--backend", choices=("torch", "onnxruntime", "tensorrt"), default=None,
                    help="tfv6: inference runtime (default onnxruntime)")
+    p.add_argument("--shadow-backend", choices=("torch", "onnxruntime", "tensorrt"), default=None,
+                   help="tfv6: a second runtime answers every frame on the same inputs; its controls are "
+                   "logged beside the driving ones (needs -p timing_dir=DIR: controller.jsonl and "
+                   "shadow_controller.jsonl), never driven with")
     p.add_argument("--param", "-p", action="append", default=[], metavar="ARG=VALUE",
                    help="any other graph argument (see `lead graphs`)")
     p.add_argument("--domain-id", type=int, default=None, help="ROS_DOMAIN_ID for this run")
@@ -67,7 +71,7 @@ def _graph_args(a: argparse.Namespace) -> dict[str, str]:
             "maps": os.pathsep.join(a.maps)}
     if getattr(a, "video", False):
         args["video"] = "true"
-    for k in ("checkpoint", "backend"):  # pass-through graph arguments; unset keeps the graph default
+    for k in ("checkpoint", "backend", "shadow_backend"):  # pass-through; unset keeps the graph default
         if getattr(a, k, None) is not None:
             args[k] = getattr(a, k)
     args.update(parse_params(a.param))
@@ -87,6 +91,9 @@ def _eval(a: argparse.Namespace) -> int:
             return code
     from lead.leaderboard.results import load_results
 
+    if a.shadow_backend and a.agent != "tfv6":
+        print("lead eval: --shadow-backend needs --agent tfv6", file=sys.stderr)
+        return 2
     try:
         code = run_eval_graph({**_graph_args(a), "world": a.world}, a.domain_id)
     except ValueError as e:

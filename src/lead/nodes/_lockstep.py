@@ -27,6 +27,16 @@ def paced_topics(p, dt: float) -> dict[str, int]:
 
 
 class LockstepWorld:
+    def _loop_until_shutdown(self) -> None:
+        """The world thread's target: `_loop`. A shutdown (SIGINT, SIGTERM) invalidates the ROS
+        context whenever it comes, also while the loop publishes or waits for answers: an error
+        then ends the loop quietly. Any other error is raised."""
+        try:
+            self._loop()
+        except Exception:
+            if rclpy.ok() and not self._stop.is_set():
+                raise
+
     def _subscribe_paced(self) -> None:
         from rosgraph_msgs.msg import Clock
 

@@ -162,7 +162,7 @@ class CarlaWorldNode(LockstepWorld, Node):
                 sp = self.world.map.get_spawn_points()
                 t = sp[spawn_point % len(sp)]
                 self._spawn((t.location.x, t.location.y, t.location.z + 0.2, 0.0, 0.0, t.rotation.yaw), "")
-        self.thread = threading.Thread(target=self._loop, name="carla-world-loop", daemon=True)
+        self.thread = threading.Thread(target=self._loop_until_shutdown, name="carla-world-loop", daemon=True)
         if self.mode != "external":
             self.thread.start()
         self.get_logger().info(f"CARLA world ({self.mode}) at {host}:{port}: rig '{self.rig.name}', "

@@ -8,9 +8,11 @@ Lock-step duties: a status or plan of a tick already answered (the world re-sent
 answered again with the same command; a stamp older than the last one means sim time
 restarted (a new route): the controller is reset.
 
-Parameters: role_name, plan_topic, steer_modality, throttle_modality, brake_modality,
-target_speed_controller (linear | pid), creep, timing_dir (a folder: per tick the wall times,
-time.monotonic_ns, of plan arrival and control publication go to <dir>/<node>.jsonl; '' = off).
+Parameters: role_name, plan_topic, control_topic ('' = /carla/<role_name>/vehicle_control_cmd;
+the eval graph's shadow controller publishes elsewhere, so nothing drives with it),
+steer_modality, throttle_modality, brake_modality, target_speed_controller (linear | pid), creep,
+timing_dir (a folder: per tick the wall times, time.monotonic_ns, of plan arrival and control
+publication go to <dir>/<node>.jsonl; '' = off).
 """
 from __future__ import annotations
 
@@ -50,7 +52,8 @@ class ControllerNode(Node):
         self.speeds: dict[int, float] = {}    # stamp -> speed m/s
         self.last_stamp, self.last_msg = -1, None
         self.braking = ""
-        self.pub = self.create_publisher(CarlaEgoVehicleControl, f"/carla/{role}/vehicle_control_cmd", qos.SENSOR)
+        control_topic = str(p("control_topic", "")) or f"/carla/{role}/vehicle_control_cmd"
+        self.pub = self.create_publisher(CarlaEgoVehicleControl, control_topic, qos.SENSOR)
         self.create_subscription(Plan, str(p("plan_topic", "/lead/plan")), self._on_plan, qos.SENSOR)
         self.create_subscription(CarlaEgoVehicleStatus, f"/carla/{role}/vehicle_status", self._on_status, qos.SENSOR)
 

@@ -15,7 +15,15 @@ fp16, cache_dir, deadline (s, 0 = off), brake_threshold, publish_perception (fal
 runs without its perception heads, lead.inference.runtime), inject_nan (an
 output name to corrupt with NaN, for tests; 'route:20-29' also names the frames, counted from
 0, as the graph's single inject_nan argument does), inject_frames ('20-29'; '' = every frame),
-input_topic, plan_topic, timing_dir (per-tick wall times, time.monotonic_ns, in <dir>/<node>.jsonl).
+input_topic, plan_topic, timing_dir (per-tick wall times, time.monotonic_ns, in <dir>/<node>.jsonl),
+shadow_backend, shadow_plan_topic.
+
+Shadow mode (`shadow_backend`, e.g. torch beside onnxruntime; '' = off): a second runtime of the
+same checkpoint answers every frame too, after the plan is out, and its plan goes to
+`shadow_plan_topic` (default /lead/shadow/plan), where the eval graph's shadow controller turns it
+into controls that nothing drives with. Both backends then see the same inputs on every tick,
+so their controls compare tick by tick without the two worlds of two separate runs drifting
+apart; the timing log gets the largest output difference of the tick (`shadow_max_abs_diff`).
 """
 from __future__ import annotations
 
@@ -50,15 +58,23 @@ class PolicyNode(Node):
         t0 = time.perf_counter()
         self.perception = bool(p("publish_perception", False))
         # without viewers of the perception outputs the policy runs the driving outputs only
-        runtime = open_runtime(backend, checkpoint=checkpoint, config=str(p("model_config", "tfv6_small")),
-                               seed=int(p("seed", 0)), device=str(p("device", "")), threads=threads,
-                               fp16=bool(p("fp16", False)), cache_dir=str(p("cache_dir", "")) or None,
-                               perception=self.perception)
+        weights = dict(checkpoint=checkpoint, config=str(p("model_config", "tfv6_small")), seed=int(p("seed", 0)),
+                       device=str(p("device", "")), threads=threads, fp16=bool(p("fp16", False)),
+                       cache_dir=str(p("cache_dir", "")) or None)
+        runtime = open_runtime(backend, perception=self.perception, **weights)
         threshold = float(p("brake_threshold", 0.9))
         inject, _, frames = str(p("inject_nan", "")).partition(":")
         frames = frames or str(p("inject_frames", ""))
         self.policy = Policy(runtime, brake_threshold=threshold if threshold > 0 else None,
                              inject_nan=inject.strip(), inject_frames=parse_frames(frames))
+        self.shadow = None
+        shadow = str(p("shadow_backend", ""))
+        shadow_topic = str(p("shadow_plan_topic", "/lead/shadow/plan"))
+        if shadow:  # same weights, inputs and safety rules (NaN injection included) on another runtime
+            self.shadow = Policy(open_runtime(shadow, perception=False, **weights),
+                                 brake_threshold=self.policy.brake_threshold,
+                                 inject_nan=self.policy.inject_nan, inject_frames=self.policy.inject_frames)
+            self.pub_shadow = self.create_publisher(Plan, shadow_topic, qos.SENSOR)
         self.deadline_ns = int(float(p("deadline", 0.5)) * 1e9)
         self.timing = open_timing_log(str(p("timing_dir", "")), self.get_name())
         self.last_stamp, self.last_msg = -1, None
@@ -74,6 +90,9 @@ class PolicyNode(Node):
             self.get_logger().warning(f"NaN injection into '{self.policy.inject_nan}' on frames "
                                       f"{frames or 'all'}")
         self.get_logger().info(f"policy ready in {time.perf_counter() - t0:.1f} s: {json.dumps(d)}")
+        if self.shadow is not None:
+            self.get_logger().info(f"shadow mode: {self.shadow.runtime.backend} answers every frame too, on "
+                                   f"{shadow_topic}: {json.dumps(self.shadow.runtime.describe())}")
 
     def _age_ns(self, stamp: int) -> int:
         return self.get_clock().now().nanoseconds - stamp
@@ -90,6 +109,7 @@ class PolicyNode(Node):
         if 0 <= stamp < self.last_stamp:
             self.get_logger().info(f"sim time restarted ({self.last_stamp / 1e9:.2f} s -> {stamp / 1e9:.2f} s)")
         late = self.deadline_ns and self._age_ns(stamp) > self.deadline_ns
+        inputs = None
         if late:
             res = self.policy.brake(f"late frame: {self._age_ns(stamp) / 1e6:.0f} ms old on arrival "
                                     f"(deadline {self.deadline_ns / 1e6:.0f} ms)")
@@ -108,12 +128,29 @@ class PolicyNode(Node):
         self.last_stamp, self.last_msg = stamp, plan_msg(res, stamp)
         self.pub.publish(self.last_msg)
         tx = time.monotonic_ns()
+        row = {"stamp": stamp, "inputs_rx": rx, "plan_tx": tx, "inference_ms": res.inference_s * 1e3,
+               "emergency": res.emergency_brake}
+        if self.shadow is not None:  # after the plan is out: the shadow adds no latency to the tick
+            row.update(self._run_shadow(stamp, inputs, res))
         if self.timing is not None:
-            self.timing.write(json.dumps({"stamp": stamp, "inputs_rx": rx, "plan_tx": tx,
-                                          "inference_ms": res.inference_s * 1e3,
-                                          "emergency": res.emergency_brake}) + "\n")
+            self.timing.write(json.dumps(row) + "\n")
         if self.perception and res.outputs is not None and not res.emergency_brake:
             self._publish_perception(res.outputs, stamp)
+
+    def _run_shadow(self, stamp: int, inputs, res) -> dict:
+        """The shadow backend on the same inputs (None: the frame was late, so it brakes too);
+        publishes its plan and returns its timing-log fields."""
+        from lead.inference.messages import plan_msg
+        from lead.inference.policy import max_output_difference
+
+        if inputs is None:
+            shadow = self.shadow.brake(res.brake_reason)
+            self.shadow.frames += 1
+        else:
+            shadow = self.shadow.step(inputs)
+        self.pub_shadow.publish(plan_msg(shadow, stamp))
+        return {"shadow_inference_ms": shadow.inference_s * 1e3, "shadow_emergency": shadow.emergency_brake,
+                "shadow_max_abs_diff": max_output_difference(res, shadow)}
 
     def _log_brake(self, stamp: int, res) -> None:
         if res.emergency_brake:
@@ -144,6 +181,8 @@ class PolicyNode(Node):
         if self.timing is not None:
             self.timing.close()
         self.policy.runtime.close()
+        if self.shadow is not None:
+            self.shadow.runtime.close()
         return super().destroy_node()
 
 

@@ -201,7 +201,7 @@ class WorldNode(LockstepWorld, Node):
                 sp = self.world.map.get_spawn_points()
                 t = sp[idx % len(sp)]
                 self._spawn((t.location.x, t.location.y, t.location.z, 0.0, 0.0, t.rotation.yaw), "")
-        self.thread = threading.Thread(target=self._loop, name="world-loop", daemon=True)
+        self.thread = threading.Thread(target=self._loop_until_shutdown, name="world-loop", daemon=True)
         self.thread.start()
         self.get_logger().info(f"world ready: rig '{self.world.rig.name}', lock-step on {lock or 'nothing (free run)'}")
 
