@@ -168,3 +168,33 @@ def test_saved_ticks_filter_only_where_the_world_sends_unsaved_ticks():
     # the filter keeps the stamps of saved ticks: 0, 0.25, 0.5, 0.75 s into each second at 20 Hz
     f = saved_ticks_filter(50_000_000, DT.SAVE_EVERY)
     assert f.expression_parameters == ["0", "250000000", "500000000", "750000000"]
+
+
+def test_each_route_of_a_collection_gets_its_own_perturbation_and_world_and_bag_agree(tmp_path):
+    """One seed serves every route of a run; the perturbated views are drawn per route (as LEAD
+    draws them), and the recorder writes what the world used into the bag's metadata."""
+    from pathlib import Path
+
+    from lead.sim.embedded.world import EmbeddedWorld, WorldConfig
+    from lead.sim.rig import load_rig, resolve_rig_path, route_perturbation
+
+    rig = load_rig(resolve_rig_path("lead"))
+    draws = {route_perturbation(rig, 0, f"RouteScenario_{i}_rep0") for i in range(20)}
+    assert len(draws) == 20  # every route its own (the bug: one draw for the whole collection)
+    assert {s > 0 for s, _ in draws} == {True, False} and {y > 0 for _, y in draws if y} == {True, False}
+    lo, hi = rig.perturbation.translation_m
+    assert all(lo <= abs(s) <= hi for s, _ in draws)
+    assert route_perturbation(rig, 0, "RouteScenario_3_rep0") == route_perturbation(rig, 0, "RouteScenario_3_rep0")
+    assert route_perturbation(rig, 1, "RouteScenario_3_rep0") != route_perturbation(rig, 0, "RouteScenario_3_rep0")
+
+    xodr = (Path(__file__).parents[1] / "leaderboard" / "data" / "StraightRoad.xodr").read_text()
+    world = EmbeddedWorld(WorldConfig(rig="lead", collect=True, render=False, num_vehicles=0, num_pedestrians=0))
+    rec = RouteRecorder(tmp_path, rig="lead", collect=True, seed=0, flush_every_s=0.0)
+    for i, route_id in enumerate(("RouteScenario_0_rep0", "RouteScenario_1_rep0")):
+        world.load("StraightRoad", opendrive=xodr, seed=0, route_id=route_id)
+        rec.handle(DT.ROUTE_TOPIC, *_cdr(_route(route_id, i)))
+        meta = BagReader(tmp_path / f"{route_id}.mcap").metadata()[DT.METADATA_NAME]
+        assert (float(meta["perturbation_shift_m"]), float(meta["perturbation_yaw_deg"])) == world.perturbation
+        assert world.perturbation == route_perturbation(rig, 0, route_id)
+    rec.close()
+    world.close()

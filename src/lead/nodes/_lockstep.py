@@ -3,7 +3,7 @@ the lock-step answers, re-sending where a late subscriber can have missed it.
 
 A mixin for rclpy nodes that have: gate (lead.sim.lockstep.LockstepGate), _lock, _stop
 (threading.Event), _running, control_timeout, on_timeout (wait | hold | stop), exit_code,
-control_topic, and _load(town, opendrive, seed, weather, num_vehicles, num_pedestrians) -> name and
+control_topic, and _load(town, opendrive, seed, weather, num_vehicles, num_pedestrians, route_id) -> name and
 _spawn(pose, blueprint) -> actor id behind the /lead/world/load and spawn_ego services.
 """
 from __future__ import annotations
@@ -74,7 +74,7 @@ class LockstepWorld:
 
         try:
             name = self._load(req.town, req.opendrive, req.seed, weather_dict(req.weather), req.num_vehicles,
-                              req.num_pedestrians)
+                              req.num_pedestrians, req.route_id)
             res.success, res.message = True, f"loaded {name}"
         except Exception as e:  # noqa: BLE001 — the caller gets the reason; the node stays up
             res.success, res.message = False, f"{type(e).__name__}: {e}"

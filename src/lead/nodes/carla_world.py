@@ -177,7 +177,7 @@ class CarlaWorldNode(LockstepWorld, Node):
                            "objects definition (docs/carla.md)")
 
     # ------------------------------------------------------------------ services
-    def _load(self, town, opendrive, seed, weather, nv, npd) -> str:
+    def _load(self, town, opendrive, seed, weather, nv, npd, route_id: str = "") -> str:
         from lead.sim.carla_bridge.client import map_basename, weather_parameters
 
         with self._lock:
@@ -192,7 +192,7 @@ class CarlaWorldNode(LockstepWorld, Node):
                 return name
             self._running = False
             self.gate.cancel()
-            name, xodr = self.world.load(town, opendrive, seed, weather, nv, npd)
+            name, xodr = self.world.load(town, opendrive, seed, weather, nv, npd, route_id=route_id)
             self.gate.reset()
             self._pending_control = None
             self.pub_world_info.publish(M.world_info(name, xodr))

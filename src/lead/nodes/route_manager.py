@@ -186,7 +186,7 @@ class RouteManager(Node):
         route = job.route
         self.get_logger().info(f"[{job.index + 1}/{len(self.jobs)}] {job.record_id} on {route.town}")
         self.campaign.start(job)
-        req = LoadWorld.Request(town=route.town, seed=self.seed + job.repetition,
+        req = LoadWorld.Request(town=route.town, seed=self.seed + job.repetition, route_id=job.record_id,
                                 num_vehicles=self.num_vehicles, num_pedestrians=self.num_pedestrians)
         _fill_weather(req.weather, weather_at(route.weathers, 0.0))
         self.world_info = None

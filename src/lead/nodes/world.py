@@ -206,13 +206,13 @@ class WorldNode(LockstepWorld, Node):
         self.get_logger().info(f"world ready: rig '{self.world.rig.name}', lock-step on {lock or 'nothing (free run)'}")
 
     # ------------------------------------------------------------------ services
-    def _load(self, town, opendrive, seed, weather, nv, npd) -> str:
+    def _load(self, town, opendrive, seed, weather, nv, npd, route_id: str = "") -> str:
         with self._lock:
             self._running = False
             self.gate.cancel()
             # a negative count in the request means "the world's configured default"
             name, xodr = self.world.load(town, opendrive, seed, weather, nv if nv >= 0 else None,
-                                         npd if npd >= 0 else None)
+                                         npd if npd >= 0 else None, route_id=route_id)
             self.scenario_configs, self.scenario_route, self.scenarios = [], None, None
             self.gate.reset()
             self._pending_control = None

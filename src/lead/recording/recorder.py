@@ -244,9 +244,10 @@ class RouteRecorder:
                 "repetition": str(rep), "seed": str(self.seed + rep), "scenarios": ",".join(scenarios)}
         if self.collect and self.rig.perturbation is not None:
             # the world draws the route's perturbated views from the same seed (route manager: seed + rep)
+            # and route id (the route manager's LoadWorld request)
             from lead.sim.rig import route_perturbation
 
-            shift, yaw = route_perturbation(self.rig, self.seed + rep)
+            shift, yaw = route_perturbation(self.rig, self.seed + rep, msg.route_id)
             meta.update(perturbation_shift_m=repr(shift), perturbation_yaw_deg=repr(yaw))
         b = self._open(_safe_name(msg.route_id) or f"route{msg.route_index}", meta)
         self._write(b, DT.ROUTE_TOPIC, type_name, data, 0)

@@ -217,14 +217,21 @@ def sample_perturbation(p: Perturbation, rng) -> tuple[float, float]:
     return float(shift), float(yaw)
 
 
-def route_perturbation(rig: Rig, seed: int) -> tuple[float, float]:
-    """The perturbation the world uses for a route loaded with `seed` in collect mode ((0, 0)
-    for a rig without one); the recorder writes it into the bag's metadata from the same call."""
+def route_perturbation(rig: Rig, seed: int, route_id: str = "") -> tuple[float, float]:
+    """The perturbation the world uses in collect mode for route `route_id` loaded with `seed`
+    ((0, 0) for a rig without one); the recorder writes it into the bag's metadata from the same
+    call. Each route draws its own, as LEAD does: one world seed serves every route of a run (the
+    Leaderboard's traffic seed), and a draw from the seed alone gave every route of a collection
+    the same shift and yaw, so that the perturbated half of the training data always looked
+    to the same side."""
+    import zlib
+
     import numpy as np
 
     if rig.perturbation is None:
         return 0.0, 0.0
-    return sample_perturbation(rig.perturbation, np.random.default_rng(np.random.SeedSequence([int(seed), 0x9E7])))
+    entropy = [int(seed), 0x9E7] + ([zlib.crc32(route_id.encode("utf-8"))] if route_id else [])
+    return sample_perturbation(rig.perturbation, np.random.default_rng(np.random.SeedSequence(entropy)))
 
 
 def perturbed_sensors(rig: Rig, shift_m: float, yaw_deg: float) -> list[SensorSpec]:

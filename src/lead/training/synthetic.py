@@ -102,7 +102,7 @@ def record_expert_bag(out: str | Path, routes_file: str | Path = REPO / "routes"
     route = routes[route_id]
     xodr = Path(routes_file).parent / f"{route.town}.xodr"
     world = EmbeddedWorld(WorldConfig(rig=rig, collect=True, num_vehicles=vehicles, num_pedestrians=pedestrians))
-    world.load(route.town, opendrive=xodr.read_text(), seed=seed)
+    world.load(route.town, opendrive=xodr.read_text(), seed=seed, route_id=f"RouteScenario_{route.id}")
     m = world.map
     _, dense = interpolate_trajectory(m, [Location(*k) for k in route.keypoints], 1.0)
     pts = [(t.location.x, t.location.y, t.location.z) for t, _ in dense]

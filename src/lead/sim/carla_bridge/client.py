@@ -279,7 +279,8 @@ class CarlaWorld:
         return out
 
     def load(self, town: str = "", opendrive: str = "", seed: int = 0, weather: dict | None = None,
-             num_vehicles: int | None = None, num_pedestrians: int | None = None) -> tuple[str, str]:
+             num_vehicles: int | None = None, num_pedestrians: int | None = None,
+             route_id: str = "") -> tuple[str, str]:
         self.destroy_actors()
         if opendrive:
             self.world = self.client.generate_opendrive_world(opendrive)
@@ -296,7 +297,7 @@ class CarlaWorld:
         self._seed = int(seed)
         self.perturbation = (0.0, 0.0)
         if self.collect and self.rig.perturbation is not None:
-            self.perturbation = route_perturbation(self.rig, self._seed)
+            self.perturbation = route_perturbation(self.rig, self._seed, route_id)
         self.set_weather(weather or {})
         nv = self.num_vehicles if num_vehicles is None or num_vehicles < 0 else num_vehicles
         npd = self.num_pedestrians if num_pedestrians is None or num_pedestrians < 0 else num_pedestrians

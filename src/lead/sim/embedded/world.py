@@ -127,9 +127,11 @@ class EmbeddedWorld:
 
     # ------------------------------------------------------------------ setup
     def load(self, town: str = "", opendrive: str = "", seed: int = 0, weather: dict | None = None,
-             num_vehicles: int | None = None, num_pedestrians: int | None = None) -> tuple[str, str]:
+             num_vehicles: int | None = None, num_pedestrians: int | None = None,
+             route_id: str = "") -> tuple[str, str]:
         """Load a town (by CARLA name on the maps path, or its OpenDRIVE text), reset time,
-        traffic and lights; returns (map name, OpenDRIVE text)."""
+        traffic and lights; returns (map name, OpenDRIVE text). `route_id`: the route this load
+        is for (collect mode draws the route's perturbation from it and the seed)."""
         from lead.world.map import Map
         from lead.world.maps_path import find_map
 
@@ -145,7 +147,7 @@ class EmbeddedWorld:
         self.weather = dict(weather or {})
         self.perturbation = (0.0, 0.0)
         if self.config.collect and self.rig.perturbation is not None:
-            self.perturbation = route_perturbation(self.rig, self._seed)
+            self.perturbation = route_perturbation(self.rig, self._seed, route_id)
         nv = self.config.num_vehicles if num_vehicles is None or num_vehicles < 0 else num_vehicles
         npd = self.config.num_pedestrians if num_pedestrians is None or num_pedestrians < 0 else num_pedestrians
         self.traffic = Traffic(self.map, seed=self._seed, num_vehicles=nv, num_pedestrians=npd, first_id=1000)
