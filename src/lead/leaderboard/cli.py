@@ -42,9 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--backend", choices=("torch", "onnxruntime", "tensorrt"), default=None,
                    help="tfv6: inference runtime (default onnxruntime)")
     p.add_argument("--shadow-backend", choices=("torch", "onnxruntime", "tensorrt"), default=None,
-                   help="tfv6: a second runtime answers every frame on the same inputs; its controls are "
-                   "logged beside the driving ones (needs -p timing_dir=DIR: controller.jsonl and "
-                   "shadow_controller.jsonl), never driven with")
+                   help="tfv6: a second runtime answers every frame on the same inputs; its plan and controls "
+                   "go to /lead/shadow/plan and /lead/shadow/vehicle_control_cmd (nothing drives with them) and, "
+                   "with -p timing_dir=DIR, to DIR/shadow_controller.jsonl beside DIR/controller.jsonl")
     p.add_argument("--param", "-p", action="append", default=[], metavar="ARG=VALUE",
                    help="any other graph argument (see `lead graphs`)")
     p.add_argument("--domain-id", type=int, default=None, help="ROS_DOMAIN_ID for this run")

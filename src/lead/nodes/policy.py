@@ -130,12 +130,12 @@ class PolicyNode(Node):
         tx = time.monotonic_ns()
         row = {"stamp": stamp, "inputs_rx": rx, "plan_tx": tx, "inference_ms": res.inference_s * 1e3,
                "emergency": res.emergency_brake}
-        if self.shadow is not None:  # after the plan is out: the shadow adds no latency to the tick
+        if self.perception and res.outputs is not None and not res.emergency_brake:
+            self._publish_perception(res.outputs, stamp)
+        if self.shadow is not None:  # last: it delays no output of this tick (the next tick waits for it)
             row.update(self._run_shadow(stamp, inputs, res))
         if self.timing is not None:
             self.timing.write(json.dumps(row) + "\n")
-        if self.perception and res.outputs is not None and not res.emergency_brake:
-            self._publish_perception(res.outputs, stamp)
 
     def _run_shadow(self, stamp: int, inputs, res) -> dict:
         """The shadow backend on the same inputs (None: the frame was late, so it brakes too);
