@@ -155,7 +155,8 @@ def run_eval(ticks: int, work: Path, checkpoint: Path, cache: Path, domain: int,
     t0 = time.monotonic()
     try:
         while time.monotonic() - t0 < 600:
-            n = min(len(read_jsonl(timing / f"{c}.jsonl")) for c in ("controller", "shadow_controller")[:1 + bool(shadow)])
+            logs = ("controller", "shadow_controller") if shadow else ("controller",)
+            n = min(len(read_jsonl(timing / f"{c}.jsonl")) for c in logs)
             if n >= ticks or proc.poll() is not None:
                 break
             time.sleep(0.5)
