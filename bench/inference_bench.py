@@ -44,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lead.inference.timing import read_timing_log
 from lead.io.dds import dds_environment
 
 REPO = Path(__file__).resolve().parents[1]
@@ -128,12 +129,6 @@ def gpu_tensorrt(config: str, runs: int, cache: Path) -> dict:
             "ratio_p50": pct(t_torch, 50) / pct(t_trt, 50)}
 
 
-def read_jsonl(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
 def run_eval(ticks: int, work: Path, checkpoint: Path, cache: Path, domain: int, backend: str = "onnxruntime",
              routes: Path = ROUTES, maps: Path | None = ROUTES.parent, traffic: bool = False,
              shadow: str = "") -> tuple[Path, str]:
@@ -156,7 +151,7 @@ def run_eval(ticks: int, work: Path, checkpoint: Path, cache: Path, domain: int,
     try:
         while time.monotonic() - t0 < 600:
             logs = ("controller", "shadow_controller") if shadow else ("controller",)
-            n = min(len(read_jsonl(timing / f"{c}.jsonl")) for c in logs)
+            n = min(len(read_timing_log(timing / f"{c}.jsonl", missing_ok=True)) for c in logs)
             if n >= ticks or proc.poll() is not None:
                 break
             time.sleep(0.5)
@@ -174,9 +169,9 @@ def run_eval(ticks: int, work: Path, checkpoint: Path, cache: Path, domain: int,
 def graph_latency(ticks: int, work: Path, checkpoint: Path, cache: Path, domain: int) -> dict:
     """Drive the straight route for about `ticks` ticks and read the nodes' timing logs."""
     timing, out = run_eval(ticks, work, checkpoint, cache, domain)
-    pre = {r["stamp"]: r for r in read_jsonl(timing / "preprocess.jsonl")}
-    pol = {r["stamp"]: r for r in read_jsonl(timing / "policy.jsonl")}
-    ctl = {r["stamp"]: r for r in read_jsonl(timing / "controller.jsonl")}
+    pre = {r["stamp"]: r for r in read_timing_log(timing / "preprocess.jsonl", missing_ok=True)}
+    pol = {r["stamp"]: r for r in read_timing_log(timing / "policy.jsonl", missing_ok=True)}
+    ctl = {r["stamp"]: r for r in read_timing_log(timing / "controller.jsonl", missing_ok=True)}
     stamps = sorted(set(pre) & set(pol) & set(ctl))[5:]  # skip the start-up ticks
     if not stamps:
         return {"error": "no complete ticks in the timing logs", "output_tail": out[-3000:]}
@@ -210,12 +205,13 @@ def backend_parity(ticks: int, work: Path, checkpoint: Path, cache: Path, domain
         d.mkdir()
         timing, out = run_eval(ticks, d, checkpoint, cache, domain, backend, PARITY_ROUTES, None, traffic=True,
                                shadow=shadow)
-        logs[backend] = read_jsonl(timing / "controller.jsonl")
+        logs[backend] = read_timing_log(timing / "controller.jsonl", missing_ok=True)
         if shadow:
-            logs["shadow"] = read_jsonl(timing / "shadow_controller.jsonl")
-            policy = read_jsonl(timing / "policy.jsonl")
-        if min(len(v) for v in logs.values()) < 20:
-            return {"error": f"{backend}: only {min(len(v) for v in logs.values())} ticks", "output_tail": out[-3000:]}
+            logs["shadow"] = read_timing_log(timing / "shadow_controller.jsonl", missing_ok=True)
+            policy = read_timing_log(timing / "policy.jsonl", missing_ok=True)
+        n = min(len(v) for v in logs.values())
+        if n < 20:
+            return {"error": f"{backend}: only {n} ticks", "output_tail": out[-3000:]}
     same_inputs = compare_controls(logs["onnxruntime"], logs["shadow"], ticks)
     diffs = [r["shadow_max_abs_diff"] for r in policy[:ticks] if r.get("shadow_max_abs_diff") is not None]
     same_inputs["output_max_abs_diff"] = max(diffs) if diffs else None

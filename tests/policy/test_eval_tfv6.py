@@ -9,9 +9,10 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+
+from lead.inference.timing import read_timing_log
 
 pytest.importorskip("rclpy")
 
@@ -26,10 +27,6 @@ SHORT_ROUTE = """<?xml version='1.0' encoding='UTF-8'?>
 </routes>
 """
 NAN_FRAMES = range(3, 8)
-
-
-def _jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def test_eval_tfv6_nan_injection_brakes_and_the_route_is_scored(ros_domain, small_checkpoint, inference_cache,
@@ -56,7 +53,7 @@ def test_eval_tfv6_nan_injection_brakes_and_the_route_is_scored(ros_domain, smal
     assert len(records) == 1 and records[0]["status"] != "Failed - Agent crashed", records[0]
 
     # every tick answered by each node, in order; the controller braked on exactly the NaN frames
-    pre, pol, ctl = (_jsonl(timing / f"{n}.jsonl") for n in ("preprocess", "policy", "controller"))
+    pre, pol, ctl = (read_timing_log(timing / f"{n}.jsonl") for n in ("preprocess", "policy", "controller"))
     stamps = [c["stamp"] for c in ctl]
     assert stamps == sorted(set(stamps)) and len(stamps) > NAN_FRAMES[-1] + 3
     # when the first tick reaches the preprocessing node before the latched /lead/route does (DDS
@@ -92,7 +89,7 @@ def test_shadow_backend_gives_the_same_controls_on_the_same_inputs(ros_domain, r
     import signal
     import time
 
-    from lead.inference.parity import TOLERANCE, compare_controls, read_control_log
+    from lead.inference.parity import TOLERANCE, compare_controls
     from lead.inference.runtime import resolve_onnx
     from lead.runner import node_environment
 
@@ -121,14 +118,14 @@ def test_shadow_backend_gives_the_same_controls_on_the_same_inputs(ros_domain, r
             proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=60)
     assert "shadow mode: torch answers every frame" in out, out[-4000:]
-    driving, shadow = (read_control_log(f) for f in logs)
+    driving, shadow = (read_timing_log(f) for f in logs)
     r = compare_controls(driving, shadow, PARITY_TICKS)
     assert r["ticks"] == PARITY_TICKS and r["unmatched"] == 0, (r, out[-4000:])
     assert r["moving"], r  # the shipped model drives off: the throttle path is compared, not only the brake
     assert r["same_controls"], r
     assert r["max_abs_diff"]["throttle"] < TOLERANCE
     # two runtimes really answered: their outputs differ, by float32 rounding only
-    diffs = [row["shadow_max_abs_diff"] for row in read_control_log(timing / "policy.jsonl")[:PARITY_TICKS]
+    diffs = [row["shadow_max_abs_diff"] for row in read_timing_log(timing / "policy.jsonl")[:PARITY_TICKS]
              if row.get("shadow_max_abs_diff") is not None]
     assert len(diffs) >= PARITY_TICKS - 5 and 0 < max(diffs) < 1e-3, diffs
     assert "Traceback" not in out, out[-4000:]

@@ -1,11 +1,13 @@
-"""lead.inference.parity: comparing two controllers' per-tick logs (plain Python, no ROS)."""
+"""lead.inference.parity: comparing two controllers' per-tick logs, and reading them
+(lead.inference.timing); plain Python, no ROS."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from lead.inference.parity import compare_controls, read_control_log
+from lead.inference.parity import compare_controls
+from lead.inference.timing import read_timing_log
 
 
 def _row(stamp: int, throttle: float, steer: float = 0.0, brake: float = 0.0) -> dict:
@@ -42,12 +44,12 @@ def test_nothing_in_common_is_not_the_same_controls():
     assert not compare_controls([_row(0, 0.1)], [])["same_controls"]
 
 
-def test_control_log_errors_name_the_file(tmp_path):
+def test_timing_log_errors_name_the_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="missing.jsonl"):
-        read_control_log(tmp_path / "missing.jsonl")
+        read_timing_log(tmp_path / "missing.jsonl")
     f = tmp_path / "controller.jsonl"
     f.write_text(json.dumps(_row(0, 0.1)) + "\n" + json.dumps(_row(50, 0.2)) + "\n" + '{"stamp": 10')
-    assert [r["stamp"] for r in read_control_log(f)] == [0, 50]  # a run stopped mid-line
+    assert [r["stamp"] for r in read_timing_log(f)] == [0, 50]  # a run stopped mid-line
     f.write_text('{"stamp": 1\n' + json.dumps(_row(50, 0.2)) + "\n")
     with pytest.raises(ValueError, match="controller.jsonl:1"):
-        read_control_log(f)
+        read_timing_log(f)

@@ -1,5 +1,6 @@
 """Do two runs of the driving stack give the same controls? Compares the controllers' per-tick
-logs (lead.nodes.controller's timing log: stamp, throttle, steer, brake a line).
+logs (lead.nodes.controller's timing log: stamp, throttle, steer, brake a line; read them with
+lead.inference.timing.read_timing_log).
 
 Two logs of one run in shadow mode (`lead eval --shadow-backend`: controller.jsonl and
 shadow_controller.jsonl) hold two backends' controls for the same inputs on every tick. Two
@@ -8,30 +9,8 @@ worlds differ too.
 """
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 KEYS = ("throttle", "steer", "brake")
 TOLERANCE = 1e-3  # absolute, on throttle / steer / brake in [0, 1] or [-1, 1]
-
-
-def read_control_log(path: str | Path) -> list[dict]:
-    """Rows of a controller timing log; FileNotFoundError names the file."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no controller log (was the graph run with -p timing_dir=...?)")
-    lines = path.read_text().splitlines()
-    rows = []
-    for i, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as e:
-            if i == len(lines):  # a run stopped mid-line: keep the lines before it
-                break
-            raise ValueError(f"{path}:{i}: not a JSON line ({e})") from None
-    return rows
 
 
 def _keyed(rows: list[dict]) -> dict[tuple[int, int], dict]:
@@ -55,8 +34,7 @@ def compare_controls(a: list[dict], b: list[dict], ticks: int | None = None, tol
     order = [k for k in ka if k in kb]
     if ticks is not None:
         order = order[:ticks]
-    last = order[-1] if order else None
-    unmatched = sum(1 for k in list(ka) + list(kb) if last is not None and k <= last and not (k in ka and k in kb))
+    unmatched = sum(1 for k in set(ka) ^ set(kb) if order and k <= order[-1])
     diff = {k: 0.0 for k in KEYS}
     first = None
     for i, key in enumerate(order):

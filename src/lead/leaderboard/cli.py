@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 AGENTS = ("route_follower", "expert", "tfv6")
+BACKENDS = ("torch", "onnxruntime", "tensorrt")  # lead.inference.runtime.BACKENDS, without importing it
 WORLDS = ("embedded", "carla", "external")
 
 
@@ -39,9 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--num-pedestrians", type=int, default=-1)
     p.add_argument("--checkpoint", default=None,
                    help="tfv6: trainer checkpoint (.pt), ONNX file or `lead export` folder (default models/tfv6_small)")
-    p.add_argument("--backend", choices=("torch", "onnxruntime", "tensorrt"), default=None,
+    p.add_argument("--backend", choices=BACKENDS, default=None,
                    help="tfv6: inference runtime (default onnxruntime)")
-    p.add_argument("--shadow-backend", choices=("torch", "onnxruntime", "tensorrt"), default=None,
+    p.add_argument("--shadow-backend", choices=BACKENDS, default=None,
                    help="tfv6: a second runtime answers every frame on the same inputs; its plan and controls "
                    "go to /lead/shadow/plan and /lead/shadow/vehicle_control_cmd (nothing drives with them) and, "
                    "with -p timing_dir=DIR, to DIR/shadow_controller.jsonl beside DIR/controller.jsonl")

@@ -3,9 +3,10 @@
 Context = the final BEV feature map projected to token_dim with a 2D sine embedding, plus status
 tokens (speed / max_speed unless ego.speed_input is false, command one-hot, target point,
 previous and next target point each divided by (200, 50), and the radar query features with a
-sine embedding of their detected positions) with a learned embedding. Learned queries (10 route, 8 waypoint, 1 target speed) run
-through a 6-layer transformer decoder; route and waypoints are cumulative sums of per-query
-offsets (ego metres), the target-speed query gives logits over the speed classes.
+sine embedding of their detected positions) with a learned embedding. Learned queries (10
+route, 8 waypoint, 1 target speed) run through a 6-layer transformer decoder; route and
+waypoints are cumulative sums of per-query offsets (ego metres), the target-speed query gives
+logits over the speed classes.
 """
 from __future__ import annotations
 

@@ -3,8 +3,9 @@ the lock-step answers, re-sending where a late subscriber can have missed it.
 
 A mixin for rclpy nodes that have: gate (lead.sim.lockstep.LockstepGate), _lock, _stop
 (threading.Event), _running, control_timeout, on_timeout (wait | hold | stop), exit_code,
-control_topic, and _load(town, opendrive, seed, weather, num_vehicles, num_pedestrians, route_id) -> name and
-_spawn(pose, blueprint) -> actor id behind the /lead/world/load and spawn_ego services.
+control_topic, and _load(town, opendrive, seed, weather, num_vehicles, num_pedestrians,
+route_id) -> name and _spawn(pose, blueprint) -> actor id behind the /lead/world/load and
+spawn_ego services.
 """
 from __future__ import annotations
 
