@@ -5,7 +5,9 @@ for a full ROS 2 install, for pip installs that have no `launch` package).
   terminal's Ctrl-C reaches only the runner, which then stops the children in order;
 - children get PR_SET_PDEATHSIG, so even a SIGKILLed runner leaves no orphans;
 - output is prefixed with the node name (coloured on a terminal);
-- respawn for nodes marked so; a `required` node's exit stops the graph;
+- respawn for nodes marked so; a `required` node's exit stops the graph; so does a respawned
+  node that keeps failing as it starts (START_FAILURES exits in a row, each within
+  START_WINDOW seconds of its start: a bad parameter or checkpoint, which no respawn mends);
 - a node marked sched_idle (the recorder) starts under Linux's SCHED_IDLE.
 """
 from __future__ import annotations
@@ -24,6 +26,8 @@ from lead.graphs import NodeSpec, ros_arguments
 
 _COLOURS = ["36", "32", "33", "35", "34", "96", "92", "93", "95", "94"]
 _PR_SET_PDEATHSIG = 1
+START_FAILURES = 3     # exits in a row ...
+START_WINDOW = 10.0    # ... each this soon (s) after its start: the node cannot start as configured
 
 
 def node_environment(domain_id: int | None = None, base: dict[str, str] | None = None) -> dict[str, str]:
@@ -62,6 +66,8 @@ class _Child:
     proc: subprocess.Popen | None = None
     restart_at: float | None = None
     starts: int = 0
+    started_at: float = 0.0
+    start_failures: int = 0  # exits in a row within START_WINDOW of a start
     cpu_s: float = 0.0   # CPU seconds of its ended runs (os.wait4's rusage)
     reader: threading.Thread | None = field(default=None, repr=False)
 
@@ -121,6 +127,7 @@ class GraphRunner:
             preexec_fn=_idle_and_die_with_parent if child.spec.sched_idle else _die_with_parent,
         )
         child.starts += 1
+        child.started_at = time.monotonic()
         child.restart_at = None
         child.reader = threading.Thread(target=self._pump, args=(child, child.proc.stdout), daemon=True)
         child.reader.start()
@@ -168,6 +175,14 @@ class GraphRunner:
                 c.reader.join(timeout=1.0)
             if c.spec.required:
                 self.log(f"{c.spec.name} (required) exited with code {code}: stopping the graph")
+                self.exit_code = code
+                self._stop.set()
+                return
+            c.start_failures = c.start_failures + 1 if code != 0 and now - c.started_at < START_WINDOW else 0
+            if c.spec.respawn and c.start_failures >= START_FAILURES:
+                self.log(f"{c.spec.name} exited with code {code} within {START_WINDOW:g} s of starting, "
+                         f"{c.start_failures} times in a row: it cannot start as configured (its output above "
+                         "says why); stopping the graph")
                 self.exit_code = code
                 self._stop.set()
                 return

@@ -241,3 +241,22 @@ def test_zombie_shared_memory_of_a_killed_participant_is_removed(ros_domain):
         for p in (live, doomed):
             p.kill()
             p.wait()
+
+
+def test_a_node_that_cannot_start_stops_the_graph_instead_of_respawning_forever():
+    """A respawned node that fails as it starts (here: a module that does not exist; in practice a
+    bad checkpoint or parameter) is started START_FAILURES times, then the graph stops with its code."""
+    import io
+
+    from lead.runner import START_FAILURES, GraphRunner
+
+    out = io.StringIO()
+    bad = NodeSpec("broken", "lead.nodes.no_such_node", respawn=True, respawn_delay=0.1)
+    t0 = time.monotonic()
+    code = GraphRunner([bad], out=out, colour=False).run(timeout=60)
+    log = out.getvalue()
+    assert code == 1, log
+    assert log.count("broken respawned") == START_FAILURES - 1, log
+    assert f"{START_FAILURES} times in a row: it cannot start as configured" in log, log
+    assert "No module named lead.nodes.no_such_node" in log  # the node's own error stays in the output
+    assert time.monotonic() - t0 < 30
