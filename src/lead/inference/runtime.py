@@ -10,6 +10,9 @@ Where the weights come from (`open_runtime` arguments):
 - `checkpoint`: a trainer checkpoint (.pt/.pth, lead.inference.checkpoint), an ONNX file
   written by `lead export` (its model config travels in the ONNX metadata), or an export
   folder holding model.onnx;
+- several of those separated by commas ("a.pth,b.pth,c.pth"): an ensemble, every member
+  run on each frame and the outputs combined as LEAD combines its three seeds
+  (lead.inference.ensemble);
 - no checkpoint: an untrained model of `config` with weights seeded by `seed` (plumbing
   tests and benchmarks).
 ONNX Runtime and TensorRT need an ONNX graph: a checkpoint is exported once and cached in
@@ -219,10 +222,13 @@ def folder_entry(folder: Path, want: str) -> Path:
 
 
 def model_config_of(checkpoint: str | Path = "", config: str | Path | ModelConfig = "") -> ModelConfig:
-    """The model config a checkpoint (.pt, .onnx, export folder) was made with, or `config`."""
+    """The model config a checkpoint (.pt, .onnx, export folder) was made with, or `config`
+    (of an ensemble: its first member's; the members share their inputs)."""
     if not checkpoint:
         return config if isinstance(config, ModelConfig) else load_config(config)
-    p = find_checkpoint(checkpoint)
+    from lead.inference.ensemble import split_checkpoints
+
+    p = find_checkpoint(split_checkpoints(str(checkpoint))[0])
     if p.is_dir():
         p = folder_entry(p, "onnx")
     if p.suffix == ".onnx":
@@ -281,6 +287,12 @@ def open_runtime(backend: str, checkpoint: str | Path = "", config: str | Path |
         raise ValueError(f"unknown backend {backend!r} (known: {', '.join(BACKENDS)})")
     if not checkpoint and not config:
         raise ValueError("open_runtime needs a checkpoint or a model config")
+    from lead.inference.ensemble import EnsembleRuntime, split_checkpoints
+
+    members = split_checkpoints(str(checkpoint)) if checkpoint else []
+    if len(members) > 1:
+        return EnsembleRuntime([open_runtime(backend, m, config, seed, device, threads, fp16, cache_dir, spin,
+                                             perception) for m in members], members)
     if backend == "torch":
         from lead.inference.checkpoint import load_model, random_model
 

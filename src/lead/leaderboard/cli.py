@@ -39,7 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--num-vehicles", type=int, default=-1, help="background vehicles (-1: world default)")
     p.add_argument("--num-pedestrians", type=int, default=-1)
     p.add_argument("--checkpoint", default=None,
-                   help="tfv6: trainer checkpoint (.pt), ONNX file or `lead export` folder (default models/tfv6_small)")
+                   help="tfv6: trainer checkpoint (.pt), ONNX file or `lead export` folder (default models/tfv6_small); "
+                   "several joined by commas drive as one ensemble, as LEAD runs its three seeds")
     p.add_argument("--backend", choices=BACKENDS, default=None,
                    help="tfv6: inference runtime (default onnxruntime)")
     p.add_argument("--shadow-backend", choices=BACKENDS, default=None,
@@ -95,6 +96,16 @@ def _eval(a: argparse.Namespace) -> int:
     if a.shadow_backend and a.agent != "tfv6":
         print("lead eval: --shadow-backend needs --agent tfv6", file=sys.stderr)
         return 2
+    if a.agent == "tfv6" and a.checkpoint:  # a missing file is the user's error: say so before any node starts
+        from lead.inference.ensemble import split_checkpoints
+        from lead.inference.runtime import find_checkpoint
+
+        try:
+            for member in split_checkpoints(a.checkpoint):
+                find_checkpoint(member)
+        except FileNotFoundError as e:
+            print(f"lead eval: {e}", file=sys.stderr)
+            return 2
     try:
         code = run_eval_graph({**_graph_args(a), "world": a.world}, a.domain_id)
     except ValueError as e:

@@ -9,8 +9,8 @@ publishes the perception outputs for viewers after the plan: boxes (derived_obje
 ObjectArray on /lead/perception/objects) and dense maps (TensorBundle on /lead/perception/bev).
 A bundle of a tick already answered (re-sent) gets the same plan again, without inference.
 
-Parameters: checkpoint (.pt, .onnx or an export folder; '' = untrained `model_config` seeded
-with `seed`), model_config, seed, backend (torch | onnxruntime | tensorrt), device, threads,
+Parameters: checkpoint (.pt, .onnx or an export folder; several joined by commas = an ensemble,
+lead.inference.ensemble; '' = untrained `model_config` seeded with `seed`), model_config, seed, backend (torch | onnxruntime | tensorrt), device, threads,
 fp16, cache_dir, deadline (s, 0 = off), brake_threshold, publish_perception (false: the model
 runs without its perception heads, lead.inference.runtime), inject_nan (an
 output name to corrupt with NaN, for tests; 'route:20-29' also names the frames, counted from
