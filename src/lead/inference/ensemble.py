@@ -87,8 +87,9 @@ class EnsembleRuntime(Runtime):
         return combine_outputs([m.run(inputs) for m in self.members], self.target_speeds)
 
     def describe(self) -> dict[str, Any]:
-        return {**self.members[0].describe(), "ensemble": [{"checkpoint": n, **m.describe()}
-                                                            for n, m in zip(self.names, self.members)]}
+        return {**super().describe(), "ensemble": [{"checkpoint": n, **{k: v for k, v in m.describe().items()
+                                                                         if k not in ("backend", "config")}}
+                                                   for n, m in zip(self.names, self.members)]}
 
     def close(self) -> None:
         for m in self.members:
