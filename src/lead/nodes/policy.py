@@ -9,14 +9,15 @@ publishes the perception outputs for viewers after the plan: boxes (derived_obje
 ObjectArray on /lead/perception/objects) and dense maps (TensorBundle on /lead/perception/bev).
 A bundle of a tick already answered (re-sent) gets the same plan again, without inference.
 
-Parameters: checkpoint (.pt, .onnx or an export folder; several joined by commas = an ensemble,
-lead.inference.ensemble; '' = untrained `model_config` seeded with `seed`), model_config, seed, backend (torch | onnxruntime | tensorrt), device, threads,
-fp16, cache_dir, deadline (s, 0 = off), brake_threshold, publish_perception (false: the model
-runs without its perception heads, lead.inference.runtime), inject_nan (an
-output name to corrupt with NaN, for tests; 'route:20-29' also names the frames, counted from
-0, as the graph's single inject_nan argument does), inject_frames ('20-29'; '' = every frame),
-input_topic, plan_topic, timing_dir (per-tick wall times, time.monotonic_ns, in <dir>/<node>.jsonl),
-shadow_backend, shadow_plan_topic.
+Parameters: checkpoint (.pt, .onnx or an export folder; several joined by commas = an
+ensemble, lead.inference.ensemble; '' = untrained `model_config` seeded with `seed`),
+model_config, seed, backend (torch | onnxruntime | tensorrt), device, threads, fp16, cache_dir,
+deadline (s, 0 = off), brake_threshold, publish_perception (false: the model runs without its
+perception heads, lead.inference.runtime), inject_nan (an output name to corrupt with NaN, for
+tests; 'route:20-29' also names the frames, counted from 0, as the graph's single inject_nan
+argument does), inject_frames ('20-29'; '' = every frame), input_topic, plan_topic, timing_dir
+(per-tick wall times, time.monotonic_ns, in <dir>/<node>.jsonl), shadow_backend,
+shadow_plan_topic, shadow_wait (seconds the node waits at start for a subscriber there).
 
 Shadow mode (`shadow_backend`, e.g. torch beside onnxruntime; '' = off): a second runtime of the
 same checkpoint answers every frame too, after the plan is out, and its plan goes to
@@ -75,6 +76,7 @@ class PolicyNode(Node):
                                  brake_threshold=self.policy.brake_threshold,
                                  inject_nan=self.policy.inject_nan, inject_frames=self.policy.inject_frames)
             self.pub_shadow = self.create_publisher(Plan, shadow_topic, qos.SENSOR)
+            self._wait_for_subscriber(self.pub_shadow, shadow_topic, float(p("shadow_wait", 20.0)))
         self.deadline_ns = int(float(p("deadline", 0.5)) * 1e9)
         self.timing = open_timing_log(str(p("timing_dir", "")), self.get_name())
         self.last_stamp, self.last_msg = -1, None
@@ -93,6 +95,17 @@ class PolicyNode(Node):
         if self.shadow is not None:
             self.get_logger().info(f"shadow mode: {self.shadow.runtime.backend} answers every frame too, on "
                                    f"{shadow_topic}: {json.dumps(self.shadow.runtime.describe())}")
+
+    def _wait_for_subscriber(self, pub, topic: str, seconds: float) -> None:
+        """Hold start-up until someone listens on `topic` (the shadow controller, which starts
+        beside this node): plans are volatile, so those of the first ticks would be lost to a
+        controller still starting, and the tick-by-tick comparison would miss them."""
+        end = time.monotonic() + seconds
+        while pub.get_subscription_count() == 0 and time.monotonic() < end:
+            time.sleep(0.05)
+        if pub.get_subscription_count() == 0:
+            self.get_logger().warning(f"no subscriber on {topic} after {seconds:g} s: shadow plans published "
+                                      "before one joins are lost")
 
     def _age_ns(self, stamp: int) -> int:
         return self.get_clock().now().nanoseconds - stamp
