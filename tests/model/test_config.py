@@ -61,3 +61,28 @@ def test_invalid_yaml_and_missing_file(tmp_path):
         load_config(p)
     with pytest.raises(ModelConfigError, match="no such model config"):
         load_config("tfv6_nonexistent")
+
+
+def test_a_variant_states_only_what_it_changes():
+    v, s = load_config("tfv6_small_nospeed"), load_config("tfv6_small")
+    assert v.name == "tfv6_small_nospeed" and not v.ego.speed_input and s.ego.speed_input
+    # the rest of `ego` and every other section come from the base, key by key
+    assert (v.ego.max_speed, v.ego.num_commands, v.ego.target_point_norm) == \
+        (s.ego.max_speed, s.ego.num_commands, s.ego.target_point_norm)
+    assert v.camera == s.camera and v.planning == s.planning and v.bev == s.bev
+
+
+def test_base_relative_to_the_file_and_its_errors(tmp_path):
+    (tmp_path / "a.yaml").write_text("base: tfv6_small\nplanning: {layers: 2}\n")
+    (tmp_path / "b.yaml").write_text("base: a.yaml\nplanning: {heads: 4}\n")
+    b = load_config(tmp_path / "b.yaml")
+    assert (b.planning.layers, b.planning.heads, b.camera.width) == (2, 4, 128)
+    (tmp_path / "loop.yaml").write_text("base: loop.yaml\n")
+    with pytest.raises(ModelConfigError, match="loop.yaml: 'base' goes round in a circle"):
+        load_config(tmp_path / "loop.yaml")
+    (tmp_path / "missing.yaml").write_text("base: tfv6_nonexistent\n")
+    with pytest.raises(ModelConfigError, match="missing.yaml: key 'base': no such model config"):
+        load_config(tmp_path / "missing.yaml")
+    (tmp_path / "list.yaml").write_text("- 1\n")
+    with pytest.raises(ModelConfigError, match="list.yaml: expected a mapping"):
+        load_config(tmp_path / "list.yaml")

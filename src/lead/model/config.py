@@ -261,11 +261,43 @@ def load_config(path: str | Path) -> ModelConfig:
     if not p.exists():
         known = ", ".join(sorted(x.stem for x in CONFIG_DIR.glob("*.yaml")))
         raise ModelConfigError(f"{path}: no such model config (known in {CONFIG_DIR}: {known})")
+    return config_from_dict(_read_with_base(p, ()), source=str(p))
+
+
+def _read_with_base(p: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+    """The YAML mapping of `p`; a top-level `base: NAME_OR_PATH` key starts from that config
+    (resolved like load_config's argument, relative paths beside `p`) and merges `p`'s keys over
+    it section by section, so a variant states only what it changes."""
+    if p.resolve() in seen:
+        chain = " -> ".join(str(x) for x in (*seen, p.resolve()))
+        raise ModelConfigError(f"{p}: 'base' goes round in a circle: {chain}")
     try:
         data = yaml.safe_load(p.read_text())
     except yaml.YAMLError as e:
         raise ModelConfigError(f"{p}: not valid YAML: {e}") from None
-    return config_from_dict(data or {}, source=str(p))
+    data = data or {}
+    if not isinstance(data, dict):
+        raise ModelConfigError(f"{p}: expected a mapping at the top level, got {type(data).__name__}")
+    if "base" not in data:
+        return data
+    base = data.pop("base")
+    if not isinstance(base, str) or not base:
+        raise ModelConfigError(f"{p}: key 'base': expected a config name or path, got {base!r}")
+    bp = Path(base)
+    if not bp.is_absolute() and (p.parent / bp).exists():
+        bp = p.parent / bp
+    elif not bp.exists() and not bp.suffix:
+        bp = CONFIG_DIR / f"{base}.yaml"
+    if not bp.exists():
+        raise ModelConfigError(f"{p}: key 'base': no such model config {base!r}")
+    return _merge(_read_with_base(bp, (*seen, p.resolve())), data)
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
 
 
 def config_from_dict(data: dict[str, Any], source: str = "<dict>") -> ModelConfig:
