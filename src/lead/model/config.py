@@ -79,8 +79,8 @@ class EgoConfig:
     max_speed: float = 25.0  # m/s, speed input is divided by it
     # LEAD feeds the ego speed to the planner and the radar detector (`use_velocity`). False
     # drops the input altogether (an ablation: a model trained on little data then cannot take
-    # the "standing -> stay" shortcut from it). Measured on tfv6_small: it no longer stands, but
-    # it leaves the route on every evaluation route (models/tfv6_small/README.md).
+    # the "standing -> stay" shortcut from it; config/model/tfv6_small_nospeed.yaml). Measured
+    # results on the embedded evaluation set: models/tfv6_small/README.md.
     speed_input: bool = True
     num_commands: int = 6  # CARLA road options 1..6 one-hot
     target_point_norm: tuple[float, float] = (200.0, 50.0)  # x, y divisors of the target points
