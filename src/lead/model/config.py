@@ -255,13 +255,22 @@ def _plain(v: Any) -> Any:
 
 def load_config(path: str | Path) -> ModelConfig:
     """Read a model YAML (a path, or a name in config/model/ such as 'tfv6_small')."""
-    p = Path(path)
-    if not p.exists() and not p.suffix:
-        p = CONFIG_DIR / f"{path}.yaml"
-    if not p.exists():
+    p = _find_config(path)
+    if p is None:
         known = ", ".join(sorted(x.stem for x in CONFIG_DIR.glob("*.yaml")))
         raise ModelConfigError(f"{path}: no such model config (known in {CONFIG_DIR}: {known})")
     return config_from_dict(_read_with_base(p, ()), source=str(p))
+
+
+def _find_config(path: str | Path, beside: Path | None = None) -> Path | None:
+    """A config path: `path` relative to the folder `beside` (a base named in a file), as given,
+    or a name in config/model/; None when none of these exists."""
+    p = Path(path)
+    if beside is not None and not p.is_absolute() and (beside / p).exists():
+        return beside / p
+    if not p.exists() and not p.suffix:
+        p = CONFIG_DIR / f"{path}.yaml"
+    return p if p.exists() else None
 
 
 def _read_with_base(p: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
@@ -283,12 +292,8 @@ def _read_with_base(p: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     base = data.pop("base")
     if not isinstance(base, str) or not base:
         raise ModelConfigError(f"{p}: key 'base': expected a config name or path, got {base!r}")
-    bp = Path(base)
-    if not bp.is_absolute() and (p.parent / bp).exists():
-        bp = p.parent / bp
-    elif not bp.exists() and not bp.suffix:
-        bp = CONFIG_DIR / f"{base}.yaml"
-    if not bp.exists():
+    bp = _find_config(base, beside=p.parent)
+    if bp is None:
         raise ModelConfigError(f"{p}: key 'base': no such model config {base!r}")
     return _merge(_read_with_base(bp, (*seen, p.resolve())), data)
 
