@@ -5,7 +5,11 @@
 - augmentation (train only): LEAD's perturbated view with probability `perturb_p` (0.5) when the
   shard has one; colour jitter (brightness, contrast, saturation) with probability `color_p` (0.2);
   random draws come from (seed, epoch, index), so a run and its resume see the same samples;
-- shards are memory-mapped lazily in each worker.
+- shards are memory-mapped lazily in each worker;
+- `standing_keep` (off by default; not in LEAD's recipe): the expert's data is sampled in time, so
+  every wait (red light, stop sign, queue) adds a frame per tick with the car standing and target
+  speed 0 -- about a third of lead's embedded training frames, against <1 % of frames where a
+  standing car should start. With K set, each wait keeps only its first and last K frames.
 """
 from __future__ import annotations
 
@@ -30,10 +34,35 @@ def split_routes(routes: list[str], val_fraction: float) -> tuple[set[str], set[
     return train, val
 
 
+STANDING_SPEED = 0.5  # m/s: below it, with a target speed below it too, the car waits
+
+
+def wait_frames_kept(speed: np.ndarray, target_speed: np.ndarray, keep: int) -> list[int]:
+    """Indices of a route's frames to train on when each wait keeps its first and last `keep`
+    frames: a wait is a run of frames with speed and target speed both below STANDING_SPEED."""
+    if keep < 0:
+        raise ValueError(f"standing_keep must be >= 0, got {keep}")
+    standing = (np.asarray(speed) < STANDING_SPEED) & (np.asarray(target_speed) < STANDING_SPEED)
+    out: list[int] = []
+    j, n = 0, len(standing)
+    while j < n:
+        if not standing[j]:
+            out.append(j)
+            j += 1
+            continue
+        end = j
+        while end < n and standing[end]:
+            end += 1
+        run = range(j, end)
+        out.extend(run if len(run) <= 2 * keep else [*run[:keep], *run[len(run) - keep:]])
+        j = end
+    return out
+
+
 class CacheDataset(torch.utils.data.Dataset):
     def __init__(self, cache: str | Path, cfg: ModelConfig, split: str = "all", val_fraction: float = 0.2,
                  augment: bool = False, perturb_p: float = 0.5, color_p: float = 0.2, seed: int = 0,
-                 limit: int | None = None) -> None:
+                 limit: int | None = None, standing_keep: int | None = None) -> None:
         self.root = Path(cache)
         self.index = load_index(self.root)
         self.cfg = cfg
@@ -43,6 +72,13 @@ class CacheDataset(torch.utils.data.Dataset):
         keep = {"all": set(s["route_id"] for s in shards), "train": train, "val": val}[split]
         self.shards = [s for s in shards if s["route_id"] in keep]
         self.items = [(i, j) for i, s in enumerate(self.shards) for j in range(s["frames"])]
+        self.dropped_standing = 0
+        if standing_keep is not None:
+            keep_frames = {i: set(wait_frames_kept(self._array(i, "speed"), self._array(i, "target_speed"),
+                                                   standing_keep)) for i in range(len(self.shards))}
+            before = len(self.items)
+            self.items = [(i, j) for i, j in self.items if j in keep_frames[i]]
+            self.dropped_standing = before - len(self.items)
         if limit is not None:
             self.items = self.items[:limit]
         self.augment, self.perturb_p, self.color_p, self.seed = augment, perturb_p, color_p, seed
@@ -62,6 +98,9 @@ class CacheDataset(torch.utils.data.Dataset):
             p = self.root / self.shards[shard]["dir"] / f"{name}.npy"
             self._mm[key] = np.load(p, mmap_mode="r") if p.is_file() else None
         return self._mm[key]
+
+    def _array(self, shard: int, name: str) -> np.ndarray:
+        return np.load(self.root / self.shards[shard]["dir"] / f"{name}.npy")
 
     def raw(self, idx: int, perturbed: bool = False) -> dict[str, np.ndarray]:
         """The cached fields of one sample (view fields of the perturbated view if asked)."""

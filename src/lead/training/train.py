@@ -296,7 +296,10 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     per_rank = args.batch_size // dist.world
 
     train_ds = CacheDataset(args.data, cfg, "train", args.val_fraction, augment=not args.no_augment,
-                            seed=args.seed, limit=args.limit)
+                            seed=args.seed, limit=args.limit, standing_keep=args.standing_keep)
+    if args.standing_keep is not None and dist.main:
+        log.info("--standing-keep %d: %d standing frames left out, %d training samples", args.standing_keep,
+                 train_ds.dropped_standing, len(train_ds))
     if len(train_ds) == 0:
         raise SystemExit(f"{args.data}: no training samples")
     val_ds = CacheDataset(args.data, cfg, "val", args.val_fraction, augment=False, seed=args.seed)
@@ -321,9 +324,10 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=T_0, T_mult=T_MULT)
     amp = device.type == "cuda"
+    bf16 = args.precision == "bf16" or (args.precision == "auto" and amp)
 
     def autocast():
-        return torch.autocast("cuda", dtype=torch.bfloat16) if amp else torch.autocast("cpu", enabled=False)
+        return torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
 
     epoch, step, start_batch, nan_count = 0, 0, 0, 0
     history: list[dict] = []
