@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Copy a trained TFv6 run into a model folder for git: the posttrain checkpoint of the epoch
-with the lowest validation waypoint L2 at 2 s (early stopping on the held-out route), with
-its weights stored as float16 (half the bytes; loading casts them back to float32), the
-config, the data hash, the validation metrics of both stages and the training curves.
+"""Copy a trained TFv6 run into a model folder for git: the posttrain checkpoint of the last
+epoch, as LEAD ships `model_0030.pth` (the end of a cosine cycle), with its weights stored as
+float16 (half the bytes; loading casts them back to float32), the config, the data hash, the
+validation metrics of both stages and the training curves. `--best-val-l2` ships the epoch with
+the lowest validation waypoint L2 at 2 s instead (lead's rule until 2026-12-07: twice its pick
+drove worse closed loop than another epoch of the same run; see models/tfv6_small/README.md).
 
-usage: ship_model.py PRETRAIN_RUN POSTTRAIN_RUN OUT_DIR
+usage: ship_model.py [--best-val-l2] PRETRAIN_RUN POSTTRAIN_RUN OUT_DIR
 """
 from __future__ import annotations
 
@@ -14,11 +16,14 @@ import sys
 from pathlib import Path
 
 
-def main(pre: Path, post: Path, out: Path) -> int:
+def main(pre: Path, post: Path, out: Path, best_val_l2: bool = False) -> int:
     import torch
 
     post_m = json.loads((post / "metrics.json").read_text())
-    best = min(post_m["epochs"], key=lambda e: e.get("waypoint_l2_2s", float("inf")))
+    if best_val_l2:
+        best = min(post_m["epochs"], key=lambda e: e.get("waypoint_l2_2s", float("inf")))
+    else:
+        best = max(post_m["epochs"], key=lambda e: e["epoch"])
     chosen = post / f"model_{best['epoch'] + 1:04d}.pth"   # model_EEEE.pth is written after epoch EEEE-1
     if not chosen.exists():
         print(f"ship_model: {chosen} is missing", file=sys.stderr)
@@ -43,7 +48,10 @@ def main(pre: Path, post: Path, out: Path) -> int:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
+    argv = sys.argv[1:]
+    flag = "--best-val-l2" in argv
+    argv = [a for a in argv if a != "--best-val-l2"]
+    if len(argv) != 3 or any(a.startswith("-") for a in argv):
         print(__doc__, file=sys.stderr)
         sys.exit(2)
-    sys.exit(main(*(Path(a) for a in sys.argv[1:])))
+    sys.exit(main(*(Path(a) for a in argv), best_val_l2=flag))
