@@ -4,9 +4,10 @@ TFv6 trainer: `lead train ...` or `torchrun --nproc_per_node=N -m lead.training.
 
 LEAD's recipe (specs/lead.md §5): AdamW (lr 3e-4, weight decay 0.01), cosine annealing with warm
 restarts (T_0 = 1 epoch, T_mult = 2: restarts after epochs 1, 3, 7, 15, 31, hence 31 epochs),
-bf16 autocast on GPUs (fp32 on the CPU unless --precision bf16), gradient clipping, loss weights per head from the model
-config. Stages: `pretrain` trains the perception heads without the planning decoder; `posttrain`
-trains all heads, starting from `--init` (the pretrain checkpoint; planning weights start fresh).
+bf16 autocast on GPUs (fp32 on the CPU unless --precision bf16), gradient clipping, loss weights
+per head from the model config. Stages: `pretrain` trains the perception heads without the
+planning decoder; `posttrain` trains all heads, starting from `--init` (the pretrain checkpoint;
+planning weights start fresh). Not in LEAD's recipe, off by default: --standing-keep K.
 
 DDP when launched by torchrun (WORLD_SIZE > 1): nccl on GPUs, gloo on the CPU, a
 DistributedSampler; every rank computes, only rank 0 writes (checkpoints, logs, metrics).
