@@ -1,22 +1,7 @@
 """TFv6 trainer: `lead train ...` or `torchrun --nproc_per_node=N -m lead.training.train ...`.
 
-LEAD's recipe (specs/lead.md §5): AdamW (lr 3e-4, weight decay 0.01), cosine annealing with warm
-restarts (T_0 = 1 epoch, T_mult = 2: restarts after epochs 1, 3, 7, 15, 31, hence 31 epochs),
-bf16 autocast on GPUs (fp32 on the CPU unless --precision bf16), gradient clipping, loss weights
-per head from the model config. Stages: `pretrain` trains the perception heads without the
-planning decoder; `posttrain` trains all heads, starting from `--init` (the pretrain checkpoint;
-planning weights start fresh). Not in LEAD's recipe, off by default: --standing-keep K.
-
-DDP when launched by torchrun (WORLD_SIZE > 1): nccl on GPUs, gloo on the CPU, a
-DistributedSampler; every rank computes, only rank 0 writes (checkpoints, logs, metrics).
-
-RUN/ holds: model_EEEE.pth (lead.inference.checkpoint format: config + weights + meta, loadable
-by the policy), last.pt (everything to resume exactly: model, optimizer, scheduler, scaler, RNG
-states, epoch, step, config, data hash), config.yaml, metrics.json (validation per epoch),
-curves.png, tb/ (TensorBoard). Writes are atomic (tmp file + rename).
-Resume is exact: the sampler order and the augmentation draws depend only on (seed, epoch,
-index), the RNG states are restored, and a run stopped by --max-steps inside an epoch resumes
-at the next batch of that epoch.
+The recipe, the stages, DDP, what a run folder holds and how resume works are described once,
+in lead.training.args (the text `lead train --help` prints).
 """
 from __future__ import annotations
 
