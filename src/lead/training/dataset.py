@@ -10,6 +10,11 @@
   every wait (red light, stop sign, queue) adds a frame per tick with the car standing and target
   speed 0 -- about a third of lead's embedded training frames, against <1 % of frames where a
   standing car should start. With K set, each wait keeps only its first and last K frames.
+- `junction_repeat` (off by default; not in LEAD's recipe): frames whose command is a junction
+  road option (LEFT, RIGHT, STRAIGHT) are ~12 % of lead's embedded training frames, and a
+  straight crossing is ~3.5 %; with N set, each such frame appears N times per epoch (each copy
+  draws its own augmentation), so the model sees more of where the target points lead through
+  junctions. Validation is never changed by either option.
 """
 from __future__ import annotations
 
@@ -34,6 +39,7 @@ def split_routes(routes: list[str], val_fraction: float) -> tuple[set[str], set[
     return train, val
 
 
+JUNCTION_COMMANDS = (1, 2, 3)  # CARLA RoadOption LEFT, RIGHT, STRAIGHT
 STANDING_SPEED = 0.5  # m/s: below it, with a target speed below it too, the car waits
 
 
@@ -59,10 +65,23 @@ def wait_frames_kept(speed: np.ndarray, target_speed: np.ndarray, keep: int) -> 
     return out
 
 
+def junction_repeated(frames: list[int], command: np.ndarray, repeat: int) -> list[int]:
+    """`frames` with each frame whose command is a junction road option repeated `repeat` times
+    (the copies follow the frame, so the order of a route is kept)."""
+    if repeat < 1:
+        raise ValueError(f"junction_repeat must be >= 1, got {repeat}")
+    command = np.asarray(command)
+    out: list[int] = []
+    for j in frames:
+        out.extend([j] * (repeat if int(command[j]) in JUNCTION_COMMANDS else 1))
+    return out
+
+
 class CacheDataset(torch.utils.data.Dataset):
     def __init__(self, cache: str | Path, cfg: ModelConfig, split: str = "all", val_fraction: float = 0.2,
                  augment: bool = False, perturb_p: float = 0.5, color_p: float = 0.2, seed: int = 0,
-                 limit: int | None = None, standing_keep: int | None = None) -> None:
+                 limit: int | None = None, standing_keep: int | None = None,
+                 junction_repeat: int | None = None) -> None:
         self.root = Path(cache)
         self.index = load_index(self.root)
         self.cfg = cfg
@@ -79,6 +98,15 @@ class CacheDataset(torch.utils.data.Dataset):
             before = len(self.items)
             self.items = [(i, j) for i, j in self.items if j in keep_frames[i]]
             self.dropped_standing = before - len(self.items)
+        self.junction_copies = 0
+        if junction_repeat is not None:
+            frames: dict[int, list[int]] = {}
+            for i, j in self.items:
+                frames.setdefault(i, []).append(j)
+            before = len(self.items)
+            self.items = [(i, j) for i in sorted(frames)
+                          for j in junction_repeated(frames[i], self._array(i, "command"), junction_repeat)]
+            self.junction_copies = len(self.items) - before
         if limit is not None:
             self.items = self.items[:limit]
         self.augment, self.perturb_p, self.color_p, self.seed = augment, perturb_p, color_p, seed

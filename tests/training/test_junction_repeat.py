@@ -1,0 +1,57 @@
+"""`--junction-repeat`: frames whose command is a junction road option appear N times per epoch."""
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from lead.model.config import load_config
+from lead.training.args import build_parser
+from lead.training.dataset import CacheDataset, junction_repeated
+
+LEFT, RIGHT, STRAIGHT, LANEFOLLOW, VOID = 1, 2, 3, 4, -1
+
+
+def test_junction_frames_are_repeated_in_place():
+    command = np.array([LANEFOLLOW, STRAIGHT, LEFT, LANEFOLLOW, VOID, RIGHT, 5])
+    frames = [0, 1, 2, 3, 4, 5, 6]
+    assert junction_repeated(frames, command, 3) == [0, 1, 1, 1, 2, 2, 2, 3, 4, 5, 5, 5, 6]
+    assert junction_repeated(frames, command, 1) == frames
+    # only the frames asked for (e.g. those --standing-keep kept) are looked at
+    assert junction_repeated([0, 2, 6], command, 2) == [0, 2, 2, 6]
+    with pytest.raises(ValueError, match="junction_repeat"):
+        junction_repeated(frames, command, 0)
+
+
+def test_dataset_repeats_junction_frames(tiny_cache, tiny_config, tmp_path):
+    """A real cache whose command labels are rewritten (the tiny route is one lane follow)."""
+    cache = tmp_path / "cache"
+    shutil.copytree(tiny_cache, cache)
+    cfg = load_config(tiny_config)
+    full = CacheDataset(cache, cfg)
+    shard = cache / full.shards[0]["dir"]
+    n = full.shards[0]["frames"]
+    assert n >= 4
+    command = np.load(shard / "command.npy")
+    command[:] = LANEFOLLOW
+    command[1], command[2] = STRAIGHT, RIGHT
+    np.save(shard / "command.npy", command)
+    ds = CacheDataset(cache, cfg, junction_repeat=3)
+    assert [j for _, j in ds.items] == [0, 1, 1, 1, 2, 2, 2, *range(3, n)]
+    assert ds.junction_copies == 4 and len(ds) == n + 4
+    # a copy is the same frame (without augmentation) ...
+    np.testing.assert_array_equal(ds[2]["rgb"].numpy(), full[1]["rgb"].numpy())
+    np.testing.assert_array_equal(ds[6]["route"].numpy(), full[2]["route"].numpy())
+    # ... and draws its own augmentation: the copies of a frame do not all look alike
+    aug = CacheDataset(cache, cfg, junction_repeat=3, augment=True, color_p=1.0, perturb_p=0.0)
+    assert not np.array_equal(aug[1]["rgb"].numpy(), aug[2]["rgb"].numpy())
+    # both options together: waits are cut first, then junction frames repeated
+    both = CacheDataset(cache, cfg, standing_keep=1, junction_repeat=2)
+    assert both.junction_copies == 2 and len(both) == len(full) - both.dropped_standing + 2
+
+
+def test_the_trainer_takes_the_option():
+    args = build_parser().parse_args(["--data", "d", "--out", "o", "--junction-repeat", "3"])
+    assert args.junction_repeat == 3
+    assert build_parser().parse_args(["--data", "d", "--out", "o"]).junction_repeat is None
