@@ -2,7 +2,9 @@
 caches, shared by the training tests."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -37,6 +39,26 @@ def tiny_cache(bag_dir, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("cache_tiny")
     build_cache(bag_dir, out, TINY, progress=False)
     return out
+
+
+class CacheCopy(NamedTuple):
+    """A writable copy of the tiny cache, for tests that rewrite its labels."""
+    root: Path
+    cfg: object  # lead.model.config.ModelConfig
+    shard: Path  # the folder of its one shard
+    frames: int
+
+
+@pytest.fixture
+def tiny_cache_copy(tiny_cache, tmp_path) -> CacheCopy:
+    from lead.model.config import load_config
+    from lead.training.cache import load_index
+
+    root = tmp_path / "cache"
+    shutil.copytree(tiny_cache, root)
+    (shard,) = load_index(root)["shards"]
+    assert shard["frames"] >= 6, "the tiny bag should give at least 6 samples"
+    return CacheCopy(root, load_config(TINY), root / shard["dir"], shard["frames"])
 
 
 @pytest.fixture(scope="session")

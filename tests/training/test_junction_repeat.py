@@ -1,12 +1,9 @@
 """`--junction-repeat`: frames whose command is a junction road option appear N times per epoch."""
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pytest
 
-from lead.model.config import load_config
 from lead.training.args import build_parser
 from lead.training.dataset import CacheDataset, junction_repeated
 
@@ -24,15 +21,10 @@ def test_junction_frames_are_repeated_in_place():
         junction_repeated(frames, command, 0)
 
 
-def test_dataset_repeats_junction_frames(tiny_cache, tiny_config, tmp_path):
+def test_dataset_repeats_junction_frames(tiny_cache_copy):
     """A real cache whose command labels are rewritten (the tiny route is one lane follow)."""
-    cache = tmp_path / "cache"
-    shutil.copytree(tiny_cache, cache)
-    cfg = load_config(tiny_config)
+    cache, cfg, shard, n = tiny_cache_copy
     full = CacheDataset(cache, cfg)
-    shard = cache / full.shards[0]["dir"]
-    n = full.shards[0]["frames"]
-    assert n >= 4
     command = np.load(shard / "command.npy")
     command[:] = LANEFOLLOW
     command[1], command[2] = STRAIGHT, RIGHT

@@ -1,12 +1,9 @@
 """`--standing-keep`: each wait of the expert keeps only its first and last K frames for training."""
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pytest
 
-from lead.model.config import load_config
 from lead.training.dataset import CacheDataset, wait_frames_kept
 
 
@@ -25,15 +22,10 @@ def test_wait_frames_kept_cuts_the_middle_of_each_wait():
         wait_frames_kept(np.zeros(2), np.zeros(2), -1)
 
 
-def test_dataset_leaves_out_the_middle_of_waits(tiny_cache, tiny_config, tmp_path):
+def test_dataset_leaves_out_the_middle_of_waits(tiny_cache_copy):
     """A real cache whose speed labels are rewritten into a wait (the tiny bag's car never stands)."""
-    cache = tmp_path / "cache"
-    shutil.copytree(tiny_cache, cache)
-    cfg = load_config(tiny_config)
+    cache, cfg, shard, n = tiny_cache_copy
     full = CacheDataset(cache, cfg)
-    shard = cache / full.shards[0]["dir"]
-    n = full.shards[0]["frames"]
-    assert n >= 6
     speed, target = np.load(shard / "speed.npy"), np.load(shard / "target_speed.npy")
     speed[1:n], target[1:n - 1] = 0.0, 0.0  # frames 1..n-2 wait, frame n-1 starts
     np.save(shard / "speed.npy", speed)
