@@ -5,11 +5,10 @@ float16 (half the bytes; loading casts them back to float32), the config, the da
 validation metrics of both stages and the training curves. `--best-val-l2` ships the epoch with
 the lowest validation waypoint L2 at 2 s instead (lead's rule until 2026-12-07: twice its pick
 drove worse closed loop than another epoch of the same run; see models/tfv6_small/README.md).
-
-usage: ship_model.py [--best-val-l2] PRETRAIN_RUN POSTTRAIN_RUN OUT_DIR
 """
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import sys
@@ -21,37 +20,38 @@ def main(pre: Path, post: Path, out: Path, best_val_l2: bool = False) -> int:
 
     post_m = json.loads((post / "metrics.json").read_text())
     if best_val_l2:
-        best = min(post_m["epochs"], key=lambda e: e.get("waypoint_l2_2s", float("inf")))
+        selected = min(post_m["epochs"], key=lambda e: e.get("waypoint_l2_2s", float("inf")))
     else:
-        best = max(post_m["epochs"], key=lambda e: e["epoch"])
-    chosen = post / f"model_{best['epoch'] + 1:04d}.pth"   # model_EEEE.pth is written after epoch EEEE-1
+        selected = max(post_m["epochs"], key=lambda e: e["epoch"])
+    chosen = post / f"model_{selected['epoch'] + 1:04d}.pth"   # model_EEEE.pth is written after epoch EEEE-1
     if not chosen.exists():
         print(f"ship_model: {chosen} is missing", file=sys.stderr)
         return 2
-    ckpts = [chosen]
     ck = torch.load(chosen, map_location="cpu", weights_only=False)
     ck["model"] = {k: (v.half() if v.is_floating_point() else v) for k, v in ck["model"].items()}
     ck.setdefault("meta", {})["stored_dtype"] = "float16"
-    ck["meta"]["source"] = str(ckpts[-1])
-    ck["meta"]["selected_epoch"] = best["epoch"]
+    ck["meta"]["source"] = str(chosen)
+    ck["meta"]["selected_epoch"] = selected["epoch"]
     out.mkdir(parents=True, exist_ok=True)
     torch.save(ck, out / "model.pt")
     shutil.copy(post / "config.yaml", out / "config.yaml")
     shutil.copy(post / "curves.png", out / "curves.png")
     pre_m = json.loads((pre / "metrics.json").read_text())
-    (out / "metrics.json").write_text(json.dumps({"selected": {"checkpoint": chosen.name, **best},
+    (out / "metrics.json").write_text(json.dumps({"selected": {"checkpoint": chosen.name, **selected},
                                                   "pretrain": pre_m, "posttrain": post_m}, indent=1))
     (out / "data_hash.txt").write_text(post_m["data_hash"] + "\n")
     size = (out / "model.pt").stat().st_size / 1e6
-    print(f"shipped {ckpts[-1]} -> {out}/model.pt ({size:.1f} MB)")
+    print(f"shipped {chosen} -> {out}/model.pt ({size:.1f} MB)")
     return 0
 
 
 if __name__ == "__main__":
-    argv = sys.argv[1:]
-    flag = "--best-val-l2" in argv
-    argv = [a for a in argv if a != "--best-val-l2"]
-    if len(argv) != 3 or any(a.startswith("-") for a in argv):
-        print(__doc__, file=sys.stderr)
-        sys.exit(2)
-    sys.exit(main(*(Path(a) for a in argv), best_val_l2=flag))
+    parser = argparse.ArgumentParser(prog="ship_model.py", description=__doc__, allow_abbrev=False,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--best-val-l2", action="store_true",
+                        help="ship the epoch with the lowest validation waypoint L2 at 2 s, not the last")
+    parser.add_argument("pretrain_run", type=Path)
+    parser.add_argument("posttrain_run", type=Path)
+    parser.add_argument("out_dir", type=Path)
+    a = parser.parse_args()
+    sys.exit(main(a.pretrain_run, a.posttrain_run, a.out_dir, best_val_l2=a.best_val_l2))

@@ -21,14 +21,19 @@ def test_junction_frames_are_repeated_in_place():
         junction_repeated(frames, command, 0)
 
 
-def test_dataset_repeats_junction_frames(tiny_cache_copy):
-    """A real cache whose command labels are rewritten (the tiny route is one lane follow)."""
-    cache, cfg, shard, n = tiny_cache_copy
-    full = CacheDataset(cache, cfg)
+def _mark_junctions(shard):
+    """Frame 1 crosses a junction straight, frame 2 turns right, the others follow the lane."""
     command = np.load(shard / "command.npy")
     command[:] = LANEFOLLOW
     command[1], command[2] = STRAIGHT, RIGHT
     np.save(shard / "command.npy", command)
+
+
+def test_dataset_repeats_junction_frames(tiny_cache_copy):
+    """A real cache whose command labels are rewritten (the tiny route is one lane follow)."""
+    cache, cfg, shard, n = tiny_cache_copy
+    full = CacheDataset(cache, cfg)
+    _mark_junctions(shard)
     ds = CacheDataset(cache, cfg, junction_repeat=3)
     assert [j for _, j in ds.items] == [0, 1, 1, 1, 2, 2, 2, *range(3, n)]
     assert ds.junction_copies == 4 and len(ds) == n + 4
@@ -43,7 +48,20 @@ def test_dataset_repeats_junction_frames(tiny_cache_copy):
     assert both.junction_copies == 2 and len(both) == len(full) - both.dropped_standing + 2
 
 
-def test_the_trainer_takes_the_option():
+def test_the_trainer_takes_the_option(tiny_cache_copy, tiny_config, tmp_path):
+    """The option reaches the trainer: an epoch has as many more steps as the copies make."""
+    from lead.training.train import train
+
     args = build_parser().parse_args(["--data", "d", "--out", "o", "--junction-repeat", "3"])
     assert args.junction_repeat == 3
     assert build_parser().parse_args(["--data", "d", "--out", "o"]).junction_repeat is None
+    cache, _, shard, n = tiny_cache_copy
+    _mark_junctions(shard)
+
+    def epoch_steps(run, *extra):
+        return train(build_parser().parse_args([
+            "--config", str(tiny_config), "--data", str(cache), "--out", str(tmp_path / run), "--workers", "0",
+            "--batch-size", "2", "--epochs", "1", "--no-val", "--no-augment", *extra]))["steps"]
+
+    assert epoch_steps("once") == n // 2
+    assert epoch_steps("repeated", "--junction-repeat", "3") == (n + 4) // 2

@@ -90,23 +90,19 @@ class CacheDataset(torch.utils.data.Dataset):
         train, val = split_routes(sorted({s["route_id"] for s in shards}), val_fraction)
         keep = {"all": set(s["route_id"] for s in shards), "train": train, "val": val}[split]
         self.shards = [s for s in shards if s["route_id"] in keep]
-        self.items = [(i, j) for i, s in enumerate(self.shards) for j in range(s["frames"])]
-        self.dropped_standing = 0
-        if standing_keep is not None:
-            keep_frames = {i: set(wait_frames_kept(self._array(i, "speed"), self._array(i, "target_speed"),
-                                                   standing_keep)) for i in range(len(self.shards))}
-            before = len(self.items)
-            self.items = [(i, j) for i, j in self.items if j in keep_frames[i]]
-            self.dropped_standing = before - len(self.items)
-        self.junction_copies = 0
-        if junction_repeat is not None:
-            frames: dict[int, list[int]] = {}
-            for i, j in self.items:
-                frames.setdefault(i, []).append(j)
-            before = len(self.items)
-            self.items = [(i, j) for i in sorted(frames)
-                          for j in junction_repeated(frames[i], self._array(i, "command"), junction_repeat)]
-            self.junction_copies = len(self.items) - before
+        # each route's frames, after the optional cut of waits and repetition of junction frames
+        self.items: list[tuple[int, int]] = []
+        self.dropped_standing = self.junction_copies = 0
+        for i, shard in enumerate(self.shards):
+            frames = list(range(shard["frames"]))
+            if standing_keep is not None:
+                frames = wait_frames_kept(self._array(i, "speed"), self._array(i, "target_speed"), standing_keep)
+                self.dropped_standing += shard["frames"] - len(frames)
+            if junction_repeat is not None:
+                kept = len(frames)
+                frames = junction_repeated(frames, self._array(i, "command"), junction_repeat)
+                self.junction_copies += len(frames) - kept
+            self.items.extend((i, j) for j in frames)
         if limit is not None:
             self.items = self.items[:limit]
         self.augment, self.perturb_p, self.color_p, self.seed = augment, perturb_p, color_p, seed

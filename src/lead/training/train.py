@@ -284,13 +284,10 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     train_ds = CacheDataset(args.data, cfg, "train", args.val_fraction, augment=not args.no_augment,
                             seed=args.seed, limit=args.limit, standing_keep=args.standing_keep,
                             junction_repeat=args.junction_repeat)
-    if args.standing_keep is not None and dist.main:
-        log.info("--standing-keep %d: %d standing frames left out", args.standing_keep, train_ds.dropped_standing)
-    if args.junction_repeat is not None and dist.main:
-        log.info("--junction-repeat %d: %d copies of junction frames added", args.junction_repeat,
-                 train_ds.junction_copies)
     if (args.standing_keep is not None or args.junction_repeat is not None) and dist.main:
-        log.info("%d training samples per epoch", len(train_ds))
+        log.info("%d training samples per epoch: --standing-keep %s left out %d waiting frames, --junction-repeat "
+                 "%s added %d copies of junction frames", len(train_ds), args.standing_keep,
+                 train_ds.dropped_standing, args.junction_repeat, train_ds.junction_copies)
     if len(train_ds) == 0:
         raise SystemExit(f"{args.data}: no training samples")
     val_ds = CacheDataset(args.data, cfg, "val", args.val_fraction, augment=False, seed=args.seed)
