@@ -1,5 +1,6 @@
 """routes/embedded_bench: the shipped files are what `lead world bench` generates, every
-trigger lies on its route, and the split keeps evaluation towns out of training."""
+trigger lies on its route, and the split keeps evaluation towns out of training (both
+training sets: train.xml and train_extra.xml)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,10 +16,22 @@ def test_shipped_bench_is_the_generated_one(tmp_path):
     from lead.world.towngen.benchgen import build_bench
 
     summary = build_bench(tmp_path / "bench", tmp_path / "towns")
-    for split in ("train", "eval"):
+    assert set(summary["sets"]) == {"train", "eval", "train_extra"}
+    for split, info in summary["sets"].items():
         assert (tmp_path / "bench" / f"{split}.xml").read_bytes() == (BENCH / f"{split}.xml").read_bytes(), split
-    for town in summary["sets"]["train"]["towns"] + summary["sets"]["eval"]["towns"]:
-        assert (tmp_path / "towns" / f"{town}.xodr").read_bytes() == (REPO / "routes" / f"{town}.xodr").read_bytes()
+        for town in info["towns"]:
+            assert (tmp_path / "towns" / f"{town}.xodr").read_bytes() == (REPO / "routes" / f"{town}.xodr").read_bytes()
+
+
+def test_extra_training_set_continues_the_first():
+    """train_extra.xml: 24 routes on two more towns, ids 48-71 (so bags of both sets can share
+    a folder), no town of the evaluation set or of train.xml."""
+    train, eval_ = read_routes(BENCH / "train.xml"), read_routes(BENCH / "eval.xml")
+    extra = read_routes(BENCH / "train_extra.xml")
+    assert [r.id for r in extra] == [str(i) for i in range(len(train), len(train) + 24)]
+    assert {r.town for r in extra} == {"LeadGrid004", "LeadIrregular011"}
+    assert not {r.town for r in extra} & ({r.town for r in train} | {r.town for r in eval_})
+    assert all(r.attrs["split"] == "train_extra" for r in extra)
 
 
 def test_split_sizes_lengths_towns_and_triggers():
@@ -28,6 +41,7 @@ def test_split_sizes_lengths_towns_and_triggers():
     from lead.world.transform import Location
 
     train, eval_ = read_routes(BENCH / "train.xml"), read_routes(BENCH / "eval.xml")
+    train = train + read_routes(BENCH / "train_extra.xml")
     assert len(train) + len(eval_) >= 60
     assert not {r.town for r in train} & {r.town for r in eval_}, "evaluation towns must be held out"
     types = {s.type for r in train + eval_ for s in r.scenarios}
@@ -52,6 +66,7 @@ def test_obstacles_are_placed_where_their_pass_is_allowed():
     from lead.world.transform import Location
 
     train, eval_ = read_routes(BENCH / "train.xml"), read_routes(BENCH / "eval.xml")
+    train = train + read_routes(BENCH / "train_extra.xml")
     assert {s.type for r in train for s in r.scenarios} == set(ROTATION)
     maps, checked = {}, 0
     for r in train + eval_:

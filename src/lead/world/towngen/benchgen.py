@@ -24,6 +24,11 @@ from lead.world.routes import RouteConfig, ScenarioConfig, TriggerPoint
 TRAIN_TOWNS = (("LeadGrid001", "grid", 1, 12), ("LeadIrregular007", "irregular", 7, 12),
                ("LeadGrid003", "grid", 3, 12), ("LeadIrregular009", "irregular", 9, 12))
 EVAL_TOWNS = (("LeadGrid002", "grid", 2, 8), ("LeadIrregular005", "irregular", 5, 8))
+# a second training set, added after the first model was trained on train.xml: generated after
+# the evaluation set so that train.xml and eval.xml stay as they were; its route ids continue
+# train.xml's, so bags of both sets can share one folder
+EXTRA_TOWNS = (("LeadGrid004", "grid", 4, 12), ("LeadIrregular011", "irregular", 11, 12))
+SPLITS = (("train", TRAIN_TOWNS), ("eval", EVAL_TOWNS), ("train_extra", EXTRA_TOWNS))
 MIN_LENGTH, MAX_LENGTH = 150.0, 600.0
 LEAD_IN = 20.0            # no segment trigger in the route's first metres (the ego is still starting)
 JUNCTION_GAP = 8.0        # junction triggers this far before the junction's first route point
@@ -183,7 +188,7 @@ def scenario_problem(world, town: str, dense, sc: ScenarioConfig, seed: int = 0)
 
 
 def build_bench(out_dir: Path, towns_dir: Path) -> dict:
-    """Write <towns_dir>/<Town>.xodr for new towns and <out_dir>/{train,eval}.xml."""
+    """Write <towns_dir>/<Town>.xodr for new towns and <out_dir>/{train,eval,train_extra}.xml."""
     from lead.world.map import Map
     from lead.world.planner import interpolate_trajectory
     from lead.world.routes import write_routes
@@ -203,7 +208,8 @@ def build_bench(out_dir: Path, towns_dir: Path) -> dict:
     # types in rotation order; a type that does not fit a route keeps its place at the front
     # and is tried first on the next route, so every type gets its share of routes
     queue = list(ROTATION)
-    for split, towns in (("train", TRAIN_TOWNS), ("eval", EVAL_TOWNS)):
+    first_id = {"train": 0, "eval": 0, "train_extra": sum(t[3] for t in TRAIN_TOWNS)}
+    for split, towns in SPLITS:
         routes: list[RouteConfig] = []
         for name, kind, seed, count in towns:
             town = build(seed, kind, name)
@@ -233,7 +239,7 @@ def build_bench(out_dir: Path, towns_dir: Path) -> dict:
                         break
                 if sc is None:
                     continue
-                rid = str(len(routes))
+                rid = str(first_id[split] + len(routes))
                 routes.append(RouteConfig(rid, name, r.keypoints, [sc], r.weathers,
                                           {"split": split, "source_route": f"{name}:{r.id}"}))
                 taken += 1

@@ -22,10 +22,11 @@ def register_generate(world_subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run)
 
     b = world_subparsers.add_parser(
-        "bench", help="write the embedded benchmark: routes/embedded_bench/{train,eval}.xml and its towns",
+        "bench", help="write the embedded benchmark: routes/embedded_bench/{train,eval,train_extra}.xml and its towns",
         description="Generate the embedded benchmark deterministically: the training and held-out evaluation "
         "towns (.xodr into --towns) and one Bench2Drive-style scenario per route (150-600 m) in "
-        "--out/train.xml and --out/eval.xml. See routes/README.md.")
+        "--out/train.xml and --out/eval.xml, then a second training set on two more towns in "
+        "--out/train_extra.xml (route ids continuing train.xml's). See routes/README.md.")
     b.add_argument("--out", type=Path, default=Path("routes/embedded_bench"), help="route files folder")
     b.add_argument("--towns", type=Path, default=Path("routes"), help="folder for the towns' .xodr files")
     b.add_argument("--json", action="store_true", help="print one JSON summary as the last line")
