@@ -70,8 +70,9 @@ def _register_data(sub: argparse._SubParsersAction) -> None:
     k.add_argument("bags_dir", help="folder of bags")
     k.add_argument("--out", required=True, help="cache folder")
     k.add_argument("--config", default="config/model/tfv6_small.yaml", help="model config")
-    k.add_argument("--workers", type=int, default=1)
+    k.add_argument("--workers", type=int, default=1, help="bags cached in parallel (default: 1)")
     k.add_argument("--force", action="store_true", help="rebuild entries that exist")
+    k.add_argument("--json", action="store_true", help="print one JSON object last")
     k.set_defaults(func=_cache)
     p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
 

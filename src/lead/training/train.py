@@ -285,9 +285,11 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
                             seed=args.seed, limit=args.limit, standing_keep=args.standing_keep,
                             junction_repeat=args.junction_repeat)
     if (args.standing_keep is not None or args.junction_repeat is not None) and dist.main:
-        log.info("%d training samples per epoch: --standing-keep %s left out %d waiting frames, --junction-repeat "
-                 "%s added %d copies of junction frames", len(train_ds), args.standing_keep,
-                 train_ds.dropped_standing, args.junction_repeat, train_ds.junction_copies)
+        parts = ([f"--standing-keep {args.standing_keep} left out {train_ds.dropped_standing} waiting frames"]
+                 if args.standing_keep is not None else [])
+        parts += ([f"--junction-repeat {args.junction_repeat} added {train_ds.junction_copies} copies of "
+                   "junction frames"] if args.junction_repeat is not None else [])
+        log.info("%d training samples per epoch: %s", len(train_ds), ", ".join(parts))
     if len(train_ds) == 0:
         raise SystemExit(f"{args.data}: no training samples")
     val_ds = CacheDataset(args.data, cfg, "val", args.val_fraction, augment=False, seed=args.seed)
