@@ -56,7 +56,9 @@ def test_expert_node_completes_a_route_and_publishes_plan_and_labels_per_tick(tm
         assert all(s % 50_000_000 == 0 for s in answers)
         assert len(answers & ticks) >= 0.8 * min(len(answers), len(ticks))
     assert len(plans) >= 0.95 * len(ticks) and len(labels) >= 0.95 * len(ticks)
-    assert plans == labels
+    # plan and labels go out together for each tick; the best-effort observer can miss one of
+    # the pair (a clean-clone CI run lost one label of ~500), so the stamps must (nearly) agree
+    assert len(plans ^ labels) <= 0.02 * len(ticks), sorted(plans ^ labels)[:10]
     plan_msgs = got["/lead/plan"]
     label_msgs = got["/lead/expert/labels"]
     assert all(p.source == "expert" and len(p.waypoints) == 8 and len(p.route_checkpoints) == 10 for p in plan_msgs)
