@@ -61,8 +61,9 @@ def test_cache_cli_json(bag_dir, tiny_config, tmp_path):
     cmd = [sys.executable, "-m", "lead.cli", "data", "cache", str(bag_dir), "--out", str(tmp_path / "c"),
            "--config", str(tiny_config), "--json"]
     runs = [subprocess.run(cmd, capture_output=True, text=True, timeout=300) for _ in range(2)]
+    for p in runs:
+        assert p.returncode == 0, p.stderr[-2000:]
     first, again = (json.loads(p.stdout.strip().splitlines()[-1]) for p in runs)
-    assert all(p.returncode == 0 for p in runs), runs[0].stderr[-2000:]
     assert (first["built"], first["kept"], first["shards"]) == (1, 0, 1) and first["frames"] >= 4
     assert (again["built"], again["kept"]) == (0, 1) and again["hash"] == first["hash"]
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from lead.training.args import build_parser
-from lead.training.dataset import CacheDataset, junction_repeated
+from lead.training.dataset import CacheDataset, junction_command_values, junction_repeated
 
 LEFT, RIGHT, STRAIGHT, LANEFOLLOW, VOID = 1, 2, 3, 4, -1
 
@@ -19,6 +19,17 @@ def test_junction_frames_are_repeated_in_place():
     assert junction_repeated([0, 2, 6], command, 2) == [0, 2, 2, 6]
     with pytest.raises(ValueError, match="junction_repeat"):
         junction_repeated(frames, command, 0)
+    # narrowed to straight crossings: the turns stay once
+    assert junction_repeated(frames, command, 3, (STRAIGHT,)) == [0, 1, 1, 1, 2, 3, 4, 5, 6]
+    assert junction_repeated(frames, command, 2, junction_command_values("left, RIGHT")) == [0, 1, 2, 2, 3, 4, 5, 5, 6]
+
+
+def test_junction_command_names():
+    assert junction_command_values("STRAIGHT") == (STRAIGHT,)
+    assert junction_command_values(["RIGHT", "LEFT", "RIGHT"]) == (LEFT, RIGHT)
+    for bad in ("LANEFOLLOW", "", "STRAIGHT,UP"):
+        with pytest.raises(ValueError, match="LEFT, RIGHT, STRAIGHT"):
+            junction_command_values(bad)
 
 
 def _mark_junctions(shard):
@@ -65,3 +76,6 @@ def test_the_trainer_takes_the_option(tiny_cache_copy, tiny_config, tmp_path):
 
     assert epoch_steps("once") == n // 2
     assert epoch_steps("repeated", "--junction-repeat", "3") == (n + 4) // 2
+    assert epoch_steps("straight", "--junction-repeat", "3", "--junction-commands", "STRAIGHT") == (n + 2) // 2
+    with pytest.raises(SystemExit, match="--junction-commands"):
+        epoch_steps("bad", "--junction-repeat", "3", "--junction-commands", "UP")

@@ -8,7 +8,7 @@ bf16 autocast on GPUs (fp32 on the CPU unless --precision bf16), gradient clippi
 per head from the model config. Stages: `pretrain` trains the perception heads without the
 planning decoder; `posttrain` trains all heads, starting from `--init` (the pretrain checkpoint;
 planning weights start fresh). Not in LEAD's recipe, off by default: --standing-keep K,
---junction-repeat N.
+--junction-repeat N (--junction-commands to narrow it).
 
 DDP when launched by torchrun (WORLD_SIZE > 1): nccl on GPUs, gloo on the CPU, a
 DistributedSampler; every rank computes, only rank 0 writes (checkpoints, logs, metrics).
@@ -62,6 +62,9 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
     p.add_argument("--junction-repeat", type=int, default=None, metavar="N",
                    help="train on each frame whose command is LEFT, RIGHT or STRAIGHT (a junction) N times per "
                         "epoch; default: once, as LEAD. Validation keeps every frame once")
+    p.add_argument("--junction-commands", default="LEFT,RIGHT,STRAIGHT", metavar="LIST",
+                   help="which junction commands --junction-repeat repeats, comma-separated (e.g. STRAIGHT); "
+                        "default: all three")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
                    help="autocast: auto = bf16 on GPUs, fp32 on the CPU; bf16 on a CPU with AVX-512 BF16 or "
                         "AMX trains ~1.3x faster")

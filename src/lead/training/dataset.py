@@ -14,7 +14,9 @@
   road option (LEFT, RIGHT, STRAIGHT) are ~12 % of lead's embedded training frames, and a
   straight crossing is ~3.5 %; with N set, each such frame appears N times per epoch (each copy
   draws its own augmentation), so the model sees more of where the target points lead through
-  junctions. Validation is never changed by either option.
+  junctions. `junction_commands` narrows the repetition to some of the three (e.g. STRAIGHT only:
+  LEFT or RIGHT frames outnumber STRAIGHT ones ~2.4 to 1, so repeating all three also strengthens
+  the prior to turn). Validation is never changed by either option.
 """
 from __future__ import annotations
 
@@ -40,6 +42,7 @@ def split_routes(routes: list[str], val_fraction: float) -> tuple[set[str], set[
 
 
 JUNCTION_COMMANDS = (1, 2, 3)  # CARLA RoadOption LEFT, RIGHT, STRAIGHT
+JUNCTION_COMMAND_NAMES = {"LEFT": 1, "RIGHT": 2, "STRAIGHT": 3}
 STANDING_SPEED = 0.5  # m/s: below it, with a target speed below it too, the car waits
 
 
@@ -65,15 +68,28 @@ def wait_frames_kept(speed: np.ndarray, target_speed: np.ndarray, keep: int) -> 
     return out
 
 
-def junction_repeated(frames: list[int], command: np.ndarray, repeat: int) -> list[int]:
-    """`frames` with each frame whose command is a junction road option repeated `repeat` times
-    (the copies follow the frame, so the order of a route is kept)."""
+def junction_command_values(names: str | list[str] | tuple[str, ...]) -> tuple[int, ...]:
+    """RoadOption values of junction command names ("STRAIGHT", "LEFT,RIGHT", [...])."""
+    items = names.split(",") if isinstance(names, str) else list(names)
+    items = [n.strip().upper() for n in items if n.strip()]
+    bad = [n for n in items if n not in JUNCTION_COMMAND_NAMES]
+    if bad or not items:
+        raise ValueError(f"junction commands must be some of {', '.join(JUNCTION_COMMAND_NAMES)}, got {names!r}")
+    return tuple(sorted({JUNCTION_COMMAND_NAMES[n] for n in items}))
+
+
+def junction_repeated(frames: list[int], command: np.ndarray, repeat: int,
+                      commands: tuple[int, ...] = JUNCTION_COMMANDS) -> list[int]:
+    """`frames` with each frame whose command is one of `commands` (junction road options)
+    repeated `repeat` times (the copies follow the frame, so the order of a route is kept)."""
     if repeat < 1:
         raise ValueError(f"junction_repeat must be >= 1, got {repeat}")
+    if not set(commands) <= set(JUNCTION_COMMANDS):
+        raise ValueError(f"junction commands must be among {JUNCTION_COMMANDS}, got {commands}")
     command = np.asarray(command)
     out: list[int] = []
     for j in frames:
-        out.extend([j] * (repeat if int(command[j]) in JUNCTION_COMMANDS else 1))
+        out.extend([j] * (repeat if int(command[j]) in commands else 1))
     return out
 
 
@@ -81,7 +97,8 @@ class CacheDataset(torch.utils.data.Dataset):
     def __init__(self, cache: str | Path, cfg: ModelConfig, split: str = "all", val_fraction: float = 0.2,
                  augment: bool = False, perturb_p: float = 0.5, color_p: float = 0.2, seed: int = 0,
                  limit: int | None = None, standing_keep: int | None = None,
-                 junction_repeat: int | None = None) -> None:
+                 junction_repeat: int | None = None,
+                 junction_commands: tuple[int, ...] = JUNCTION_COMMANDS) -> None:
         self.root = Path(cache)
         self.index = load_index(self.root)
         self.cfg = cfg
@@ -100,7 +117,7 @@ class CacheDataset(torch.utils.data.Dataset):
                 self.dropped_standing += shard["frames"] - len(frames)
             if junction_repeat is not None:
                 kept = len(frames)
-                frames = junction_repeated(frames, self._array(i, "command"), junction_repeat)
+                frames = junction_repeated(frames, self._array(i, "command"), junction_repeat, junction_commands)
                 self.junction_copies += len(frames) - kept
             self.items.extend((i, j) for j in frames)
         if limit is not None:

@@ -262,7 +262,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     from lead.model.config import load_config
     from lead.model.losses import compute_losses
     from lead.model.tfv6 import build_model
-    from lead.training.dataset import CacheDataset, split_batch
+    from lead.training.dataset import CacheDataset, junction_command_values, split_batch
 
     dist = Dist(args.device)
     device = dist.device
@@ -281,14 +281,18 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         raise SystemExit(f"--batch-size {args.batch_size} is not divisible by {dist.world} ranks")
     per_rank = args.batch_size // dist.world
 
+    try:
+        junction_commands = junction_command_values(args.junction_commands)
+    except ValueError as e:
+        raise SystemExit(f"--junction-commands: {e}") from None
     train_ds = CacheDataset(args.data, cfg, "train", args.val_fraction, augment=not args.no_augment,
                             seed=args.seed, limit=args.limit, standing_keep=args.standing_keep,
-                            junction_repeat=args.junction_repeat)
-    if (args.standing_keep is not None or args.junction_repeat is not None) and dist.main:
-        parts = ([f"--standing-keep {args.standing_keep} left out {train_ds.dropped_standing} waiting frames"]
-                 if args.standing_keep is not None else [])
-        parts += ([f"--junction-repeat {args.junction_repeat} added {train_ds.junction_copies} copies of "
-                   "junction frames"] if args.junction_repeat is not None else [])
+                            junction_repeat=args.junction_repeat, junction_commands=junction_commands)
+    parts = ([f"--standing-keep {args.standing_keep} left out {train_ds.dropped_standing} waiting frames"]
+             if args.standing_keep is not None else [])
+    parts += ([f"--junction-repeat {args.junction_repeat} added {train_ds.junction_copies} copies of "
+               f"{args.junction_commands} frames"] if args.junction_repeat is not None else [])
+    if parts and dist.main:
         log.info("%d training samples per epoch: %s", len(train_ds), ", ".join(parts))
     if len(train_ds) == 0:
         raise SystemExit(f"{args.data}: no training samples")
