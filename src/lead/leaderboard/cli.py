@@ -63,6 +63,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("shards", nargs="+", help="shard result folders or files")
     m.set_defaults(func=_merge)
 
+    r = sub.add_parser("eval-report", help="why an evaluation's routes failed: commonest causes, where cars left the route",
+                       description="Read a `lead eval --out` folder and the route file it ran: the commonest "
+                       "infractions (per km, from checkpoint_endpoint.json) and, for each route that ended "
+                       "'deviated from the route', where the car left it and the route's road option there "
+                       "(LEFT / RIGHT / STRAIGHT at a junction, LANEFOLLOW elsewhere), from metric_info.json.")
+    r.add_argument("results", help="a `lead eval --out` folder")
+    r.add_argument("--routes", required=True, help="the route file the evaluation ran")
+    r.add_argument("--maps", action="append", default=[], metavar="DIR", help="extra folders with .xodr towns")
+    r.add_argument("--json", action="store_true", help="print one JSON object last")
+    r.set_defaults(func=_report)
+
 
 def _graph_args(a: argparse.Namespace) -> dict[str, str]:
     from lead.runner_cli import parse_params
@@ -176,6 +187,22 @@ def print_summary(results) -> dict:
           f"{mean['score_penalty']:6.3f}")
     return {"routes": n, "DS": round(mean["score_composed"], 3), "RC": round(mean["score_route"], 3),
             "IS": round(mean["score_penalty"], 4)}
+
+
+def _report(a: argparse.Namespace) -> int:
+    from lead.leaderboard.report import failure_report, print_report
+    from lead.world.maps_path import MapNotFoundError
+    from lead.world.routes import RouteFileError
+
+    try:
+        report = failure_report(a.results, a.routes, a.maps)
+    except (OSError, ValueError, RouteFileError, MapNotFoundError) as e:
+        print(f"lead eval-report: {e}", file=sys.stderr)
+        return 2
+    print_report(report)
+    if a.json:
+        print(json.dumps(report))
+    return 0
 
 
 def _merge(a: argparse.Namespace) -> int:
