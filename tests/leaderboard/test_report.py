@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from lead.leaderboard.events import TrafficEvent, TrafficEventType as T
-from lead.leaderboard.report import commonest_causes, departure_index, failure_report, option_near
+from lead.leaderboard.report import commonest_causes, departure_index, failure_report, junction_runs, option_near
 from lead.leaderboard.results import Results, metric_frame, save_results, write_metric_info
 from lead.leaderboard.scoring import compute_route_record, route_record_id
 
@@ -42,6 +42,9 @@ def test_option_near_and_causes():
     assert option_near(opts, 90) == "LANEFOLLOW"
     assert option_near(opts, 0, after=20) == "LANEFOLLOW"  # the crossing starts 20 points ahead
     assert option_near(opts, 0, after=21) == "STRAIGHT"
+    assert junction_runs(opts) == [(20, 28, "STRAIGHT"), (33, 43, "RIGHT")]
+    assert junction_runs(["LEFT", "RIGHT", "RIGHT", "LANEFOLLOW", "RIGHT"]) == [(0, 1, "LEFT"), (1, 3, "RIGHT"),
+                                                                                 (4, 5, "RIGHT")]
     labels = ["Avg. driving score", "Collisions with vehicles", "Route deviations", "Red lights infractions",
               "Stop sign infractions", "Agent blocked"]
     assert commonest_causes(labels, ["31.5", "1.78", "2.04", "1.78", "2.8", "0.0"]) == [
@@ -81,13 +84,18 @@ def _eval_folder(out: Path, path_xy: np.ndarray) -> None:
                       {i: metric_frame((0, 0, 0), (0, 0, 0), (x, y, 0), (0, 0, 0)) for i, (x, y) in enumerate(path_xy)})
 
 
+def _leave_at(xy: np.ndarray, k: int) -> np.ndarray:
+    """A path along the route to point k, then 40 m at a right angle to it."""
+    prev = next(xy[j] for j in range(k - 1, -1, -1) if np.linalg.norm(xy[k] - xy[j]) > 0.5)  # joins repeat a point
+    heading = (xy[k] - prev) / np.linalg.norm(xy[k] - prev)
+    right = np.array([-heading[1], heading[0]])
+    return np.concatenate([xy[:k + 1], xy[k] + right * np.arange(1, 40)[:, None]])
+
+
 def test_report_names_the_straight_crossing_the_car_turned_off(route5, tmp_path):
     xy, opts = route5
     k = opts.index("STRAIGHT")  # the junction entry
-    prev = next(xy[j] for j in range(k - 1, -1, -1) if np.linalg.norm(xy[k] - xy[j]) > 0.5)  # joins repeat a point
-    heading = (xy[k] - prev) / np.linalg.norm(xy[k] - prev)
-    right = np.array([-heading[1], heading[0]])  # 90 deg off the route's heading
-    path = np.concatenate([xy[:k + 1], xy[k] + right * np.arange(1, 40)[:, None]])
+    path = _leave_at(xy, k)
     _eval_folder(tmp_path, path)
     rep = failure_report(tmp_path, ROUTES)
     assert (rep["routes"], rep["deviated"]) == (2, 1)
@@ -97,6 +105,8 @@ def test_report_names_the_straight_crossing_the_car_turned_off(route5, tmp_path)
     assert 20 < d["metres_along"] < 40
     assert "departure" not in by_id["RouteScenario_0_rep0"]
     assert rep["departures_by_road_option"] == {"STRAIGHT": 1}
+    assert by_id["RouteScenario_5_rep0"]["junctions_passed"] == []  # no metric_info.json for route 0: not counted
+    assert rep["junctions_passed"] == {"LEFT": 0, "RIGHT": 0, "STRAIGHT": 0}
     causes = [c["cause"] for c in rep["commonest_causes"]]
     assert set(causes) == {"Route deviations", "Collisions with vehicles"}
     # the same through the CLI: a table, then one JSON object last
@@ -105,6 +115,24 @@ def test_report_names_the_straight_crossing_the_car_turned_off(route5, tmp_path)
     assert p.returncode == 0, p.stderr
     assert "RouteScenario_5_rep0" in p.stdout and "STRAIGHT" in p.stdout
     assert json.loads(p.stdout.strip().splitlines()[-1]) == json.loads(json.dumps(rep))
+
+
+def test_junctions_passed_before_the_departure(route5, tmp_path):
+    xy, opts = route5
+    runs = junction_runs(opts)
+    assert len(runs) >= 2 and runs[0][2] == "STRAIGHT"
+    end = runs[1][1] - 1  # the last point of the second junction, then off the route
+    _eval_folder(tmp_path, _leave_at(xy, end))
+    rep = failure_report(tmp_path, ROUTES)
+    row = next(r for r in rep["per_route"] if r["route_id"] == "RouteScenario_5_rep0")
+    # left at its last point: the second junction is where the car left, not one it passed
+    assert row["junctions_passed"] == [runs[0][2]]
+    assert row["departure"]["road_option"] == runs[1][2]
+    assert sum(rep["junctions_passed"].values()) == 1
+    _eval_folder(tmp_path, _leave_at(xy, end + 15))  # 15 m past it: both passed, left on a lane follow
+    row = next(r for r in failure_report(tmp_path, ROUTES)["per_route"] if r["route_id"] == "RouteScenario_5_rep0")
+    assert row["junctions_passed"] == [runs[0][2], runs[1][2]]
+    assert row["departure"]["road_option"] == option_near(opts, row["departure"]["route_point"])
 
 
 def test_report_errors_name_the_file(route5, tmp_path):

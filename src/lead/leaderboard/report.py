@@ -7,7 +7,9 @@ metric_info.json) and the route file it ran:
   car's path (metric_info.json, one location a tick) along the route interpolated as the
   leaderboard does, and names the route's road option around the last point where the car was
   on the route (LEFT, RIGHT, STRAIGHT: the nearest junction; LANEFOLLOW where there is none). A policy that leaves
-  at straight crossings and one that misses its turns fail differently, and DS alone hides which.
+  at straight crossings and one that misses its turns fail differently, and DS alone hides which;
+- junctions passed by road option: the route's junctions the car got through (the last point of
+  each reached on the route), beside those it left the route at.
 """
 from __future__ import annotations
 
@@ -47,12 +49,33 @@ def departure_index(route_xy: np.ndarray, path_xy: np.ndarray, on_route_m: float
     return reached
 
 
+def nearest_junction(options: Sequence[str], index: int, before: int = NEAR_BEFORE,
+                     after: int = NEAR_AFTER) -> tuple[int, int, str] | None:
+    """The junction (a run of `junction_runs`) with the route point nearest to `index` (ahead on
+    a tie) among `before` points behind and `after` ahead, or None."""
+    near = [(max(s - index, index - (e - 1), 0), -s, (s, e, o)) for s, e, o in junction_runs(options)
+            if s < index + after and e - 1 >= index - before]
+    return min(near)[2] if near else None
+
+
 def option_near(options: Sequence[str], index: int, before: int = NEAR_BEFORE, after: int = NEAR_AFTER) -> str:
-    """The junction road option of the route point nearest to `index` (ahead on a tie) among
-    `before` points behind and `after` ahead, or LANEFOLLOW when none of them is in a junction."""
-    near = [(abs(j - index), -j, o) for j, o in enumerate(options[:index + after])
-            if j >= index - before and o in JUNCTION_OPTIONS]
-    return min(near)[2] if near else "LANEFOLLOW"
+    """The road option of `nearest_junction`, or LANEFOLLOW when there is none."""
+    j = nearest_junction(options, index, before, after)
+    return j[2] if j else "LANEFOLLOW"
+
+
+def junction_runs(options: Sequence[str]) -> list[tuple[int, int, str]]:
+    """(start, end, option) of each junction the route crosses: a run of route points with one
+    junction road option (LEFT, RIGHT, STRAIGHT), `end` exclusive."""
+    runs: list[tuple[int, int, str]] = []
+    for j, o in enumerate(options):
+        if o not in JUNCTION_OPTIONS:
+            continue
+        if runs and runs[-1][1] == j and runs[-1][2] == o:
+            runs[-1] = (runs[-1][0], j + 1, o)
+        else:
+            runs.append((j, j + 1, o))
+    return runs
 
 
 def commonest_causes(labels: Sequence[str], values: Sequence[str | float], n: int = 3) -> list[tuple[str, float]]:
@@ -89,36 +112,45 @@ def failure_report(results_dir: str | Path, routes_file: str | Path, maps_dirs: 
     routes = {r.id: r for r in read_routes(routes_file)}
     maps: dict[str, Any] = {}
     rows: list[dict[str, Any]] = []
+    passed: Counter[str] = Counter()
     for rec in results.finished_records():
         m = _ROUTE_ID.match(rec.route_id)
         row: dict[str, Any] = {"route_id": rec.route_id, "status": rec.status,
                                "DS": round(float(rec.scores["score_composed"]), 2)}
         rows.append(row)
-        if DEVIATION_FAILURE not in rec.status:
-            continue
         route = routes.get(m.group(1)) if m else None
         if route is None:
             raise ValueError(f"{routes_file}: no route for {rec.route_id} of {results_dir} "
                              "(pass the route file the evaluation ran)")
+        deviated = DEVIATION_FAILURE in rec.status
+        try:
+            path_xy = _trajectory(results_dir / rec.route_id)
+        except FileNotFoundError:  # an interrupted run may lack it; the rest of the report stands
+            if deviated:
+                row["departure"] = None
+            continue
         if route.town not in maps:
             maps[route.town] = Map.from_file(find_map(route.town, maps_dirs), route.town)
         _, dense = interpolate_trajectory(maps[route.town], [Location(*k) for k in route.keypoints], 1.0)
         route_xy = np.array([[t.location.x, t.location.y] for t, _ in dense])
         options = [o.name for _, o in dense]
-        try:
-            path_xy = _trajectory(results_dir / rec.route_id)
-        except FileNotFoundError:
-            row["departure"] = None  # an interrupted run may lack it; the rest of the report stands
-            continue
         i = departure_index(route_xy, path_xy)
+        # the junction a deviated car left the route at is not passed, even when it reached its last point
+        left_at = nearest_junction(options, i) if deviated else None
+        row["junctions_passed"] = [o for run in junction_runs(options) if run[1] - 1 <= i and run != left_at
+                                   for o in [run[2]]]
+        passed.update(row["junctions_passed"])
+        if not deviated:
+            continue
         along = float(np.hypot(*np.diff(route_xy[:i + 1], axis=0).T).sum()) if i else 0.0
         row["departure"] = {"route_point": i, "route_points": len(route_xy), "metres_along": round(along, 1),
                             "x": round(float(route_xy[i, 0]), 1), "y": round(float(route_xy[i, 1]), 1),
-                            "road_option": option_near(options, i)}
-    left_at = Counter(r["departure"]["road_option"] for r in rows if r.get("departure"))
+                            "road_option": left_at[2] if left_at else "LANEFOLLOW"}
+    departures = Counter(r["departure"]["road_option"] for r in rows if r.get("departure"))
     return {"results": str(results_dir), "routes": len(rows),
             "deviated": sum(DEVIATION_FAILURE in r["status"] for r in rows),
-            "departures_by_road_option": dict(left_at.most_common()),
+            "departures_by_road_option": dict(departures.most_common()),
+            "junctions_passed": {o: passed[o] for o in JUNCTION_OPTIONS},
             "commonest_causes": [{"cause": c, "per_km": v} for c, v in commonest_causes(results.labels, results.values)],
             "per_route": rows}
 
@@ -127,6 +159,9 @@ def print_report(report: dict[str, Any]) -> None:
     print(f"{report['results']}: {report['routes']} routes, {report['deviated']} ended deviated from the route")
     print("commonest causes (per km): " + (", ".join(f"{c['cause']} {c['per_km']:.2f}"
                                                      for c in report["commonest_causes"]) or "none"))
+    left, ok = report["departures_by_road_option"], report["junctions_passed"]
+    print("junctions passed (of those reached): " + ", ".join(
+        f"{o} {ok[o]} of {ok[o] + left.get(o, 0)}" for o in JUNCTION_OPTIONS))
     dev = [r for r in report["per_route"] if "departure" in r]
     if not dev:
         return
