@@ -22,12 +22,15 @@ from typing import Any
 
 import numpy as np
 
-JUNCTION_OPTIONS = ("LEFT", "RIGHT", "STRAIGHT")
+from lead.leaderboard.scoring import DEVIATION_FAILURE, LABELS
+from lead.world.planner import RoadOption
+
+JUNCTION_OPTIONS = tuple(o.name for o in (RoadOption.LEFT, RoadOption.RIGHT, RoadOption.STRAIGHT))
 ON_ROUTE_M = 2.5  # a tick counts as on the route within this distance of the route's next points
 SEARCH_AHEAD = 30  # route points (~1 m apart) searched ahead of the last on-route point
 NEAR_BEFORE, NEAR_AFTER = 10, 25  # route points around the departure that name its road option
 _ROUTE_ID = re.compile(r"^RouteScenario_(.+)_rep\d+$")
-_NOT_INFRACTIONS = ("Avg. driving score", "Avg. route completion", "Avg. infraction penalty")
+_NOT_INFRACTIONS = LABELS[:3]  # the checkpoint's three averages (DS, RC, IS); the rest are rates per km
 
 
 def departure_index(route_xy: np.ndarray, path_xy: np.ndarray, on_route_m: float = ON_ROUTE_M,
@@ -61,7 +64,7 @@ def nearest_junction(options: Sequence[str], index: int, before: int = NEAR_BEFO
 def option_near(options: Sequence[str], index: int, before: int = NEAR_BEFORE, after: int = NEAR_AFTER) -> str:
     """The road option of `nearest_junction`, or LANEFOLLOW when there is none."""
     j = nearest_junction(options, index, before, after)
-    return j[2] if j else "LANEFOLLOW"
+    return j[2] if j else RoadOption.LANEFOLLOW.name
 
 
 def junction_runs(options: Sequence[str]) -> list[tuple[int, int, str]]:
@@ -89,8 +92,6 @@ def _trajectory(route_dir: Path) -> np.ndarray:
     try:
         frames = json.loads(path.read_text(encoding="utf-8"))
         return np.array([frames[k]["location"][:2] for k in sorted(frames, key=int)], float).reshape(-1, 2)
-    except FileNotFoundError:
-        raise
     except (ValueError, KeyError, TypeError, IndexError) as e:
         raise ValueError(f"{path}: not a metric_info.json with a location per tick ({e})") from None
 
@@ -98,7 +99,6 @@ def _trajectory(route_dir: Path) -> np.ndarray:
 def failure_report(results_dir: str | Path, routes_file: str | Path, maps_dirs: Sequence[str] = ()) -> dict[str, Any]:
     """What `lead eval-report` prints, as a dict (see the module docstring)."""
     from lead.leaderboard.results import load_results
-    from lead.leaderboard.scoring import DEVIATION_FAILURE
     from lead.world.map import Map
     from lead.world.maps_path import find_map
     from lead.world.planner import interpolate_trajectory
@@ -137,15 +137,14 @@ def failure_report(results_dir: str | Path, routes_file: str | Path, maps_dirs: 
         i = departure_index(route_xy, path_xy)
         # the junction a deviated car left the route at is not passed, even when it reached its last point
         left_at = nearest_junction(options, i) if deviated else None
-        row["junctions_passed"] = [o for run in junction_runs(options) if run[1] - 1 <= i and run != left_at
-                                   for o in [run[2]]]
+        row["junctions_passed"] = [run[2] for run in junction_runs(options) if run[1] - 1 <= i and run != left_at]
         passed.update(row["junctions_passed"])
         if not deviated:
             continue
         along = float(np.hypot(*np.diff(route_xy[:i + 1], axis=0).T).sum()) if i else 0.0
         row["departure"] = {"route_point": i, "route_points": len(route_xy), "metres_along": round(along, 1),
                             "x": round(float(route_xy[i, 0]), 1), "y": round(float(route_xy[i, 1]), 1),
-                            "road_option": left_at[2] if left_at else "LANEFOLLOW"}
+                            "road_option": left_at[2] if left_at else RoadOption.LANEFOLLOW.name}
     departures = Counter(r["departure"]["road_option"] for r in rows if r.get("departure"))
     return {"results": str(results_dir), "routes": len(rows),
             "deviated": sum(DEVIATION_FAILURE in r["status"] for r in rows),

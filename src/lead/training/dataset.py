@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from lead.model.classes import COMMANDS
 from lead.model.config import ModelConfig
 from lead.model.targets import center_net_targets
 from lead.model.tfv6 import input_shapes
@@ -42,7 +43,7 @@ def split_routes(routes: list[str], val_fraction: float) -> tuple[set[str], set[
 
 
 JUNCTION_COMMANDS = (1, 2, 3)  # CARLA RoadOption LEFT, RIGHT, STRAIGHT
-JUNCTION_COMMAND_NAMES = {"LEFT": 1, "RIGHT": 2, "STRAIGHT": 3}
+JUNCTION_COMMAND_NAMES = {COMMANDS[v - 1]: v for v in JUNCTION_COMMANDS}  # COMMANDS[i] is RoadOption i + 1
 STANDING_SPEED = 0.5  # m/s: below it, with a target speed below it too, the car waits
 
 
