@@ -23,6 +23,7 @@ Targets (frames and grids as in lead.model.tfv6)
 | center_net_pixel_weight | (B, 2, h, w)    | float | 1 at box centre cells, else 0                          |
 | center_net_avg_factor   | (B,)            | float | number of boxes (>= 1)                                 |
 | radar_detections        | (B, Q, 4)       | float | x, y (ego m), speed m/s, valid (0/1)                   |
+| route_only (optional)   | (B,)            | bool  | a junction branch: no waypoint / target-speed loss     |
 
 Losses: waypoints L1 [loss_spatio_temporal_waypoints]; route L1 + L1 of the last checkpoint
 [loss_spatial_route]; target speed cross-entropy against a two-hot label [loss_target_speed];
@@ -138,16 +139,26 @@ def compute_losses(outputs: dict[str, torch.Tensor], targets: dict[str, torch.Te
         raise ValueError(f"compute_losses: targets missing for config '{cfg.name}': {', '.join(missing)}")
 
     o, t = outputs, targets
+    # a junction branch (lead.training.branches) labels only the route: the waypoint and target-speed
+    # losses average over the other samples (the same value as before when there is none)
+    keep = ~t["route_only"].reshape(-1).bool() if "route_only" in t else None
+
+    def kept_mean(per_sample: torch.Tensor) -> torch.Tensor:
+        if keep is None:
+            return per_sample.mean()
+        return (per_sample * keep).sum() / keep.sum().clamp(min=1)
+
     losses: dict[str, torch.Tensor] = {}
     if "future_waypoints" in o:
-        losses["waypoints"] = F.l1_loss(o["future_waypoints"].float(), t["future_waypoints"].float())
+        losses["waypoints"] = kept_mean(F.l1_loss(o["future_waypoints"].float(), t["future_waypoints"].float(),
+                                                  reduction="none").flatten(1).mean(1))
     if "route" in o:
         pr, tr = o["route"].float(), t["route"].float()
         losses["route"] = F.l1_loss(pr, tr) + F.l1_loss(pr[:, -1], tr[:, -1])
     if "target_speed_logits" in o:
         classes = torch.tensor(cfg.planning.target_speeds, device=o["target_speed_logits"].device)
         label = two_hot(t["target_speed"].reshape(-1), classes, t["brake"].reshape(-1))
-        losses["target_speed"] = F.cross_entropy(o["target_speed_logits"].float(), label)
+        losses["target_speed"] = kept_mean(F.cross_entropy(o["target_speed_logits"].float(), label, reduction="none"))
     if "semantic" in o:
         losses["semantic"] = F.cross_entropy(o["semantic"].float(), t["semantic"].long(), ignore_index=-1,
                                              reduction="none").mean()

@@ -65,6 +65,10 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
     p.add_argument("--junction-commands", default="LEFT,RIGHT,STRAIGHT", metavar="LIST",
                    help="which junction commands --junction-repeat repeats, comma-separated (e.g. STRAIGHT); "
                         "default: all three")
+    p.add_argument("--junction-branches", action="store_true",
+                   help="train each frame that has another branch of its junction once more per epoch with that "
+                        "branch's command, target points and route checkpoints (route loss only), so the route "
+                        "follows the planning inputs; needs a cache built with branches. Default: off, as LEAD")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
                    help="autocast: auto = bf16 on GPUs, fp32 on the CPU; bf16 on a CPU with AVX-512 BF16 or "
                         "AMX trains ~1.3x faster")

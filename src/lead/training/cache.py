@@ -18,6 +18,10 @@ A sample is a frame the expert saved (every SAVE_EVERY ticks: the ticks with cam
 whose 2 s of future odometry is in the bag; a truncated bag keeps its complete frames and a
 warning names it. Inputs come from lead.model.inputs (the policy's preprocessing); the
 perturbated views, when recorded, are a second set of view-dependent fields `perturbed.<name>`.
+Junction branches (lead.training.branches, for `lead train --junction-branches`) are stored in
+the nominal ego frame as `branch.route`, `branch.target_point`, `branch.target_point_next` and
+`branch.command` (two rows per frame, command 0 = no branch); caches built before them have no
+such fields (rebuild with `--force`).
 """
 from __future__ import annotations
 
@@ -120,6 +124,7 @@ def build_shard(bag: Path, out_dir: Path, cfg: ModelConfig, rig_name: str = "lea
     from lead.sim import decode
     from lead.sim.rig import load_rig
     from lead.training import labels as L
+    from lead.training.branches import branch_fields, junction_branches
 
     reader = BagReader(bag)
     meta = reader.metadata().get(METADATA_NAME, {})
@@ -203,6 +208,11 @@ def build_shard(bag: Path, out_dir: Path, cfg: ModelConfig, rig_name: str = "lea
             pad = np.repeat(route_ego[-1:] if len(route_ego) else np.zeros((1, 2), np.float32),
                             cfg.planning.num_route_points - len(route_ego), axis=0)
             route_ego = np.concatenate([route_ego, pad])
+        if map_ is not None and "target_point" in views[0][1]:
+            x0 = views[0][1]
+            rec.update(branch_fields(junction_branches(map_, ego, route_ego, x0["target_point"],
+                                                       x0["target_point_next"], lab.command),
+                                     cfg.planning.num_route_points))
         for prefix, x, fr in views:
             pert = fr.perturbation
             view = L.perturbed_view(ego, pert) if prefix else ego

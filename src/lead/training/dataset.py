@@ -17,9 +17,15 @@
   junctions. `junction_commands` narrows the repetition to some of the three (e.g. STRAIGHT only:
   LEFT or RIGHT frames outnumber STRAIGHT ones ~2.4 to 1, so repeating all three also strengthens
   the prior to turn). Validation is never changed by either option.
+- `junction_branches` (off by default; not in LEAD's recipe): each frame that has another branch
+  of its junction (lead.training.branches, stored by the cache) appears once more per epoch with
+  that branch's command, target points and route checkpoints (a random one of its branches, drawn
+  per epoch) and `route_only` set, so the loss asks the route head alone to follow the planning
+  inputs from the very same sensors.
 """
 from __future__ import annotations
 
+import json
 import zlib
 from pathlib import Path
 from typing import Any
@@ -29,6 +35,7 @@ import torch
 
 from lead.model.classes import COMMANDS
 from lead.model.config import ModelConfig
+from lead.model.inputs import perturb_points
 from lead.model.targets import center_net_targets
 from lead.model.tfv6 import input_shapes
 from lead.training.cache import load_index
@@ -99,7 +106,7 @@ class CacheDataset(torch.utils.data.Dataset):
                  augment: bool = False, perturb_p: float = 0.5, color_p: float = 0.2, seed: int = 0,
                  limit: int | None = None, standing_keep: int | None = None,
                  junction_repeat: int | None = None,
-                 junction_commands: tuple[int, ...] = JUNCTION_COMMANDS) -> None:
+                 junction_commands: tuple[int, ...] = JUNCTION_COMMANDS, junction_branches: bool = False) -> None:
         self.root = Path(cache)
         self.index = load_index(self.root)
         self.cfg = cfg
@@ -110,7 +117,9 @@ class CacheDataset(torch.utils.data.Dataset):
         self.shards = [s for s in shards if s["route_id"] in keep]
         # each route's frames, after the optional cut of waits and repetition of junction frames
         self.items: list[tuple[int, int]] = []
+        self.branch_items: set[int] = set()  # items that are branch copies (see junction_branches)
         self.dropped_standing = self.junction_copies = 0
+        self.junction_branches = junction_branches
         for i, shard in enumerate(self.shards):
             frames = list(range(shard["frames"]))
             if standing_keep is not None:
@@ -120,9 +129,17 @@ class CacheDataset(torch.utils.data.Dataset):
                 kept = len(frames)
                 frames = junction_repeated(frames, self._array(i, "command"), junction_repeat, junction_commands)
                 self.junction_copies += len(frames) - kept
-            self.items.extend((i, j) for j in frames)
+            has_branch = self._branched(i) if junction_branches else None
+            copied: set[int] = set()
+            for j in frames:
+                self.items.append((i, j))
+                if has_branch is not None and has_branch[j] and j not in copied:
+                    copied.add(j)
+                    self.items.append((i, j))
+                    self.branch_items.add(len(self.items) - 1)
         if limit is not None:
             self.items = self.items[:limit]
+            self.branch_items = {k for k in self.branch_items if k < limit}
         self.augment, self.perturb_p, self.color_p, self.seed = augment, perturb_p, color_p, seed
         self.epoch = 0
         self._mm: dict[tuple[int, str], np.ndarray] = {}
@@ -143,6 +160,39 @@ class CacheDataset(torch.utils.data.Dataset):
 
     def _array(self, shard: int, name: str) -> np.ndarray:
         return np.load(self.root / self.shards[shard]["dir"] / f"{name}.npy")
+
+    def _branched(self, shard: int) -> np.ndarray:
+        """Per frame of a shard: has it a junction branch? A cache built before branches were
+        stored is an error that says how to rebuild it."""
+        p = self.root / self.shards[shard]["dir"] / "branch.command.npy"
+        if not p.is_file():
+            raise ValueError(f"{self.root}: shard '{self.shards[shard]['dir']}' has no junction branches (it was "
+                             f"cached before lead stored them); rebuild the cache: lead data cache BAGS --out "
+                             f"{self.root} --force")
+        return (np.load(p) > 0).any(axis=1)
+
+    def _perturbation(self, shard: int) -> tuple[float, float]:
+        key = (shard, "perturbation")
+        if key not in self._mm:
+            meta = json.loads((self.root / self.shards[shard]["dir"] / "meta.json").read_text())
+            self._mm[key] = tuple(float(v) for v in meta.get("perturbation", (0.0, 0.0)))
+        return self._mm[key]
+
+    def _take_branch(self, idx: int, x: dict[str, np.ndarray], t: dict[str, Any], perturbed: bool,
+                     rng: np.random.Generator) -> None:
+        """Swap a frame's planning inputs and route target for one of its junction branches."""
+        s, j = self.items[idx]
+        command = np.asarray(self._field(s, "branch.command")[j])
+        k = int(rng.choice(np.flatnonzero(command > 0)))
+        pert = self._perturbation(s) if perturbed else (0.0, 0.0)
+
+        def view(name: str) -> np.ndarray:
+            return perturb_points(np.asarray(self._field(s, name)[j][k]).reshape(-1, 2), pert).astype(np.float32)
+
+        x["command"] = np.eye(self.cfg.ego.num_commands, dtype=np.float32)[int(command[k]) - 1]
+        x["target_point"] = view("branch.target_point")[0]
+        x["target_point_next"] = view("branch.target_point_next")[0]
+        t["route"] = view("branch.route")
 
     def raw(self, idx: int, perturbed: bool = False) -> dict[str, np.ndarray]:
         """The cached fields of one sample (view fields of the perturbated view if asked)."""
@@ -220,6 +270,10 @@ class CacheDataset(torch.utils.data.Dataset):
         m = min(n, q)
         rd[:m, :2], rd[:m, 2], rd[:m, 3] = boxes[:m, :2], boxes[:m, 5], 1.0
         t["radar_detections"] = rd
+        if self.junction_branches:
+            t["route_only"] = np.bool_(idx in self.branch_items)
+            if idx in self.branch_items and "command" in x:
+                self._take_branch(idx, x, t, perturbed, rng)
         out = {k: torch.as_tensor(_contiguous(v)) for k, v in x.items()}
         out.update({k: torch.as_tensor(_contiguous(v)) for k, v in t.items()})
         out["index"] = torch.tensor(idx)

@@ -285,13 +285,19 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         junction_commands = junction_command_values(args.junction_commands)
     except ValueError as e:
         raise SystemExit(f"--junction-commands: {e}") from None
-    train_ds = CacheDataset(args.data, cfg, "train", args.val_fraction, augment=not args.no_augment,
-                            seed=args.seed, limit=args.limit, standing_keep=args.standing_keep,
-                            junction_repeat=args.junction_repeat, junction_commands=junction_commands)
+    try:
+        train_ds = CacheDataset(args.data, cfg, "train", args.val_fraction, augment=not args.no_augment,
+                                seed=args.seed, limit=args.limit, standing_keep=args.standing_keep,
+                                junction_repeat=args.junction_repeat, junction_commands=junction_commands,
+                                junction_branches=args.junction_branches)
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
     parts = ([f"--standing-keep {args.standing_keep} left out {train_ds.dropped_standing} waiting frames"]
              if args.standing_keep is not None else [])
     parts += ([f"--junction-repeat {args.junction_repeat} added {train_ds.junction_copies} copies of "
                f"{args.junction_commands} frames"] if args.junction_repeat is not None else [])
+    parts += ([f"--junction-branches added {len(train_ds.branch_items)} frames along another branch of their "
+               f"junction"] if args.junction_branches else [])
     if parts and dist.main:
         log.info("%d training samples per epoch: %s", len(train_ds), ", ".join(parts))
     if len(train_ds) == 0:
