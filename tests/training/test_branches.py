@@ -110,7 +110,7 @@ def test_approach_to_a_turn_keeps_the_target_point_and_parts_the_next_one(route5
     shares both, only its next target point and checkpoints go the other way."""
     ef, frames = route5
     for m, pose, lab in frames:
-        if lab["command"] != LANEFOLLOW or not (10 < np.linalg.norm(lab["target_point"]) < 20):
+        if lab["command"] != LANEFOLLOW or not (5 < np.linalg.norm(lab["target_point"]) < 12):
             continue
         bs = junction_branches(ef.map, pose, **lab)
         if bs and lab["target_point_next"][1] > 5:  # the expert turns right at the junction ahead

@@ -10,10 +10,13 @@ route checkpoints can be labelled so (where the car would be in time depends on 
 would have driven there), so a branch trains the route head alone (`lead.model.losses`: samples
 with `route_only` leave the waypoint and target-speed losses).
 
-Frames get branches when the expert's command is a junction road option (LEFT, RIGHT, STRAIGHT),
-the ego is on a lane before the junction (not inside it), the lane graph ahead reproduces the
-expert's route checkpoints and reaches its target point, and the lanes part before that target
-point. Geometry is CARLA's frame (x forward, y right in the ego frame), metres.
+A frame gets a branch when its command is a junction road option (LEFT, RIGHT, STRAIGHT) or a lane
+follow towards a junction, the lane graph from the ego's lane (the lane leading into the junction
+when the ego is already inside it) reproduces the expert's route checkpoints and reaches its target
+points, another connecting lane from that lane turns another way and still passes the ego, and
+the two ways part before the next target point and within the route checkpoints (the last one at
+least 1 m apart). Turn-only lanes have no branch. Geometry is CARLA's frame (x forward, y right
+in the ego frame), metres.
 """
 from __future__ import annotations
 
@@ -33,6 +36,7 @@ FIRST_CHECKPOINT = 2.5     # m: lead.expert.config.tf_first_checkpoint_distance
 STRAIGHT_DEG = 35.0        # carla agents' GlobalRoutePlanner turn threshold
 MATCH_M = 1.5              # the lane graph must put the expert's checkpoints and target point this close
 PART_M = 4.0               # a branch's target point lies at least this far from the expert's
+PART_CHECKPOINTS_M = 1.0  # ... and its last route checkpoint at least this far
 MAX_PATHS = 8
 
 
@@ -190,8 +194,11 @@ def junction_branches(map_: Map, pose: tuple[float, float, float], route: np.nda
         tp, tpn = _at(xy, arc, s_tp), _at(xy, arc, s_next)
         if float(np.linalg.norm(tpn - tpn_world)) < PART_M:
             continue
+        checkpoints = _at(xy, arc, s_ego + offsets)
+        if float(np.linalg.norm(checkpoints[-1] - route_world[-1])) < PART_CHECKPOINTS_M:
+            continue   # the split lies beyond the checkpoints: the copy would teach the route nothing new
         seen.add(option)
-        out.append(Branch(route=to_ego(_at(xy, arc, s_ego + offsets), pose).astype(np.float32),
+        out.append(Branch(route=to_ego(checkpoints, pose).astype(np.float32),
                           target_point=to_ego(tp, pose)[0].astype(np.float32),
                           target_point_next=to_ego(tpn, pose)[0].astype(np.float32),
                           command=option if command != RoadOption.LANEFOLLOW else RoadOption.LANEFOLLOW))
