@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lead.world.transform import Location
+from lead.training.labels import view_transform
 from lead.world.map import Map, Waypoint
 from lead.world.planner import RoadOption
 
@@ -57,10 +58,8 @@ def to_world(points: np.ndarray, pose: tuple[float, float, float]) -> np.ndarray
 
 
 def to_ego(points: np.ndarray, pose: tuple[float, float, float]) -> np.ndarray:
-    p = np.asarray(points, np.float64).reshape(-1, 2)
-    c, s = math.cos(pose[2]), math.sin(pose[2])
-    dx, dy = p[:, 0] - pose[0], p[:, 1] - pose[1]
-    return np.column_stack([c * dx + s * dy, -s * dx + c * dy])
+    """World (N, 2) or (2,) -> ego frame (N, 2): labels.view_transform, the cache's own."""
+    return view_transform(np.asarray(points, np.float64).reshape(-1, 2), pose)
 
 
 def _paths(start: Waypoint, length: float) -> list[list[Waypoint]]:
