@@ -14,7 +14,7 @@ import torch
 from lead.model.inputs import perturb_points
 from lead.model.losses import compute_losses
 from lead.training.args import build_parser
-from lead.training.branches import junction_branches, to_ego, to_world
+from lead.training.branches import frame_branch_fields, junction_branches, to_ego, to_world
 from lead.training.dataset import CacheDataset
 from lead.world.planner import RoadOption
 
@@ -93,6 +93,22 @@ def test_straight_crossing_has_the_side_street_as_its_branch(route5):
     calm = next((p, la) for mm, p, la in frames if mm > 55 and la["command"] == LANEFOLLOW
                 and np.linalg.norm(la["target_point_next"]) > 40 and abs(la["target_point_next"][1]) < 1)
     assert junction_branches(ef.map, calm[0], **calm[1]) == []
+
+
+def test_cached_fields_answer_the_input_command(route5):
+    """The cache stores a frame's branches for the command its model input carries (one-hot)."""
+    ef, frames = route5
+    m, pose, lab = next(f for f in frames if f[2]["command"] == STRAIGHT)
+    onehot = np.eye(6, dtype=np.float32)
+    inputs = {"target_point": lab["target_point"], "target_point_next": lab["target_point_next"]}
+    f = frame_branch_fields(ef.map, pose, lab["route"], {**inputs, "command": onehot[STRAIGHT - 1]}, 10)
+    assert f["branch.command"].tolist() == [RIGHT, 0] and f["branch.route"].shape == (2, 10, 2)
+    assert not f["branch.route"][1].any()
+    (b,) = junction_branches(ef.map, pose, **lab)
+    np.testing.assert_array_equal(f["branch.route"][0], b.route)
+    # the same frame given LEFT (a road option its lane does not turn to here): no branch
+    f = frame_branch_fields(ef.map, pose, lab["route"], {**inputs, "command": onehot[LEFT - 1]}, 10)
+    assert f["branch.command"].tolist() == [0, 0]
 
 
 def test_branches_end_where_the_lanes_have_parted(route5):

@@ -216,3 +216,14 @@ def branch_fields(branches: list[Branch], num_route_points: int) -> dict[str, np
         route[k], tp[k], tpn[k], command[k] = b.route[:num_route_points], b.target_point, b.target_point_next, int(b.command)
     return {"branch.route": route, "branch.target_point": tp, "branch.target_point_next": tpn,
             "branch.command": command}
+
+
+def frame_branch_fields(map_: Map, pose: tuple[float, float, float], route: np.ndarray,
+                        inputs: dict[str, np.ndarray], num_route_points: int) -> dict[str, np.ndarray]:
+    """The cached branch fields of one frame from its world pose, the expert's route checkpoints and
+    the model inputs the frame was given (command one-hot, target points): the branches answer
+    what the model sees, so its command is the input's, not the expert's label (the two switch to
+    a junction's road option at different points)."""
+    command = int(np.argmax(inputs["command"])) + 1  # one-hot index i is RoadOption i + 1
+    return branch_fields(junction_branches(map_, pose, route, inputs["target_point"], inputs["target_point_next"],
+                                           command), num_route_points)

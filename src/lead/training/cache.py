@@ -124,7 +124,7 @@ def build_shard(bag: Path, out_dir: Path, cfg: ModelConfig, rig_name: str = "lea
     from lead.sim import decode
     from lead.sim.rig import load_rig
     from lead.training import labels as L
-    from lead.training.branches import branch_fields, junction_branches
+    from lead.training.branches import frame_branch_fields
 
     reader = BagReader(bag)
     meta = reader.metadata().get(METADATA_NAME, {})
@@ -208,11 +208,8 @@ def build_shard(bag: Path, out_dir: Path, cfg: ModelConfig, rig_name: str = "lea
             pad = np.repeat(route_ego[-1:] if len(route_ego) else np.zeros((1, 2), np.float32),
                             cfg.planning.num_route_points - len(route_ego), axis=0)
             route_ego = np.concatenate([route_ego, pad])
-        if map_ is not None and "target_point" in views[0][1]:
-            x0 = views[0][1]
-            rec.update(branch_fields(junction_branches(map_, ego, route_ego, x0["target_point"],
-                                                       x0["target_point_next"], lab.command),
-                                     cfg.planning.num_route_points))
+        if map_ is not None and "command" in views[0][1]:
+            rec.update(frame_branch_fields(map_, ego, route_ego, views[0][1], cfg.planning.num_route_points))
         for prefix, x, fr in views:
             pert = fr.perturbation
             view = L.perturbed_view(ego, pert) if prefix else ego
