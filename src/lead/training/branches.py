@@ -62,6 +62,11 @@ def to_ego(points: np.ndarray, pose: tuple[float, float, float]) -> np.ndarray:
     return view_transform(np.asarray(points, np.float64).reshape(-1, 2), pose)
 
 
+def _yaw_gap(a: float, b: float) -> float:
+    """a - b in degrees, in [-180, 180)."""
+    return (a - b + 180.0) % 360.0 - 180.0
+
+
 def _paths(start: Waypoint, length: float) -> list[list[Waypoint]]:
     """Lane-centre paths from `start`, one point per STEP metres, splitting at the first junction
     entered (each connecting lane its own path); after that junction each follows its straightest
@@ -76,14 +81,14 @@ def _paths(start: Waypoint, length: float) -> list[list[Waypoint]]:
             if not nxt:
                 break
             if len(nxt) > 1 and not split and any(w.is_junction for w in nxt):
-                for w in nxt[1:]:
-                    stack.append((path + [w], True))
-                path, split = path + [nxt[0]], True
+                stack.extend(([*path, w], True) for w in nxt[1:])
+                path.append(nxt[0])
+                split = True
                 continue
             if len(nxt) > 1:
                 yaw = path[-1].transform.rotation.yaw
-                nxt = sorted(nxt, key=lambda w: abs((w.transform.rotation.yaw - yaw + 180.0) % 360.0 - 180.0))
-            path = path + [nxt[0]]
+                nxt = sorted(nxt, key=lambda w: abs(_yaw_gap(w.transform.rotation.yaw, yaw)))
+            path.append(nxt[0])
         paths.append(path)
     return paths
 
@@ -111,7 +116,7 @@ def turn_option(path: list[Waypoint], first_junction: int) -> RoadOption:
     before = path[max(first_junction - 1, 0)].transform.rotation.yaw
     after_idx = next((i for i in range(first_junction, len(path)) if not path[i].is_junction), len(path) - 1)
     after = path[after_idx].transform.rotation.yaw
-    turn = (after - before + 180.0) % 360.0 - 180.0   # CARLA yaw: clockwise, so + is a right turn
+    turn = _yaw_gap(after, before)   # CARLA yaw: clockwise, so + is a right turn
     if abs(turn) < STRAIGHT_DEG:
         return RoadOption.STRAIGHT
     return RoadOption.RIGHT if turn > 0 else RoadOption.LEFT
@@ -141,8 +146,7 @@ def junction_branches(map_: Map, pose: tuple[float, float, float], route: np.nda
     start = map_.get_waypoint(Location(float(pose[0]), float(pose[1]), 0.0))
     if start is None:
         return []
-    yaw_gap = (start.transform.rotation.yaw - math.degrees(pose[2]) + 180.0) % 360.0 - 180.0
-    if abs(yaw_gap) > 60.0:
+    if abs(_yaw_gap(start.transform.rotation.yaw, math.degrees(pose[2]))) > 60.0:
         return []   # nearest lane runs the other way (or across): not the ego's lane
     origin = _origin(start)
     if origin is None:
