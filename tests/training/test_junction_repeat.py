@@ -1,11 +1,11 @@
-"""`--junction-repeat`: frames whose command is a junction road option appear N times per epoch."""
+"""`--junction-repeat`: frames whose input command is a junction road option appear N times per epoch."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from lead.training.args import build_parser
-from lead.training.dataset import CacheDataset, junction_command_values, junction_repeated
+from lead.training.dataset import CacheDataset, input_commands, junction_command_values, junction_repeated
 
 LEFT, RIGHT, STRAIGHT, LANEFOLLOW, VOID = 1, 2, 3, 4, -1
 
@@ -32,12 +32,36 @@ def test_junction_command_names():
             junction_command_values(bad)
 
 
+def test_input_commands_read_the_one_hot():
+    onehot = np.zeros((4, 6), np.float32)
+    onehot[0, LEFT - 1] = onehot[1, STRAIGHT - 1] = onehot[2, LANEFOLLOW - 1] = 1
+    np.testing.assert_array_equal(input_commands(onehot), [LEFT, STRAIGHT, LANEFOLLOW, 0])
+
+
 def _mark_junctions(shard):
-    """Frame 1 crosses a junction straight, frame 2 turns right, the others follow the lane."""
+    """Frame 1 crosses a junction straight, frame 2 turns right, the others follow the lane:
+    written into the input one-hot the model is given (the expert's label is left alone)."""
+    onehot = np.load(shard / "command_onehot.npy")
+    onehot[:] = 0
+    onehot[:, LANEFOLLOW - 1] = 1
+    for j, c in ((1, STRAIGHT), (2, RIGHT)):
+        onehot[j] = 0
+        onehot[j, c - 1] = 1
+    np.save(shard / "command_onehot.npy", onehot)
+
+
+def test_the_expert_label_alone_selects_nothing(tiny_cache_copy):
+    """The expert's label turns to a junction's road option later than the input (inside the
+    junction): the repetition follows what the model is asked, so a label alone repeats nothing."""
+    cache, cfg, shard, n = tiny_cache_copy
     command = np.load(shard / "command.npy")
     command[:] = LANEFOLLOW
     command[1], command[2] = STRAIGHT, RIGHT
     np.save(shard / "command.npy", command)
+    onehot = np.load(shard / "command_onehot.npy")
+    assert set(input_commands(onehot)) <= {LANEFOLLOW, 0}
+    ds = CacheDataset(cache, cfg, junction_repeat=3)
+    assert ds.junction_copies == 0 and len(ds) == n
 
 
 def test_dataset_repeats_junction_frames(tiny_cache_copy):

@@ -10,8 +10,9 @@
   every wait (red light, stop sign, queue) adds a frame per tick with the car standing and target
   speed 0 -- about a third of lead's embedded training frames, against <1 % of frames where a
   standing car should start. With K set, each wait keeps only its first and last K frames.
-- `junction_repeat` (off by default; not in LEAD's recipe): frames whose command is a junction
-  road option (LEFT, RIGHT, STRAIGHT) are ~12 % of lead's embedded training frames, and a
+- `junction_repeat` (off by default; not in LEAD's recipe): frames whose input command (the
+  one-hot the model is given, not the expert's label: the label switches to a junction's road
+  option later, inside the junction) is a junction road option (LEFT, RIGHT, STRAIGHT) are ~12 % of lead's embedded training frames, and a
   straight crossing is ~3.5 %; with N set, each such frame appears N times per epoch (each copy
   draws its own augmentation), so the model sees more of where the target points lead through
   junctions. `junction_commands` narrows the repetition to some of the three (e.g. STRAIGHT only:
@@ -86,6 +87,13 @@ def junction_command_values(names: str | list[str] | tuple[str, ...]) -> tuple[i
     return tuple(sorted({JUNCTION_COMMAND_NAMES[n] for n in items}))
 
 
+def input_commands(onehot: np.ndarray) -> np.ndarray:
+    """RoadOption value of each frame's input command one-hot (index i is RoadOption i + 1);
+    0 where the one-hot is all zero (a frame stored without route inputs)."""
+    onehot = np.asarray(onehot)
+    return np.where(onehot.any(axis=1), np.argmax(onehot, axis=1) + 1, 0)
+
+
 def junction_repeated(frames: list[int], command: np.ndarray, repeat: int,
                       commands: tuple[int, ...] = JUNCTION_COMMANDS) -> list[int]:
     """`frames` with each frame whose command is one of `commands` (junction road options)
@@ -127,7 +135,8 @@ class CacheDataset(torch.utils.data.Dataset):
                 self.dropped_standing += shard["frames"] - len(frames)
             if junction_repeat is not None:
                 kept = len(frames)
-                frames = junction_repeated(frames, self._array(i, "command"), junction_repeat, junction_commands)
+                frames = junction_repeated(frames, input_commands(self._array(i, "command_onehot")),
+                                           junction_repeat, junction_commands)
                 self.junction_copies += len(frames) - kept
             has_branch = self._branched(i) if junction_branches else None
             copied: set[int] = set()
