@@ -49,3 +49,25 @@ def test_ships_the_last_epoch_as_lead_or_the_lowest_l2_when_asked(tmp_path):
 def test_bad_arguments_print_the_usage(tmp_path):
     r = _ship("--best", tmp_path, tmp_path)
     assert r.returncode == 2 and "usage: ship_model.py" in r.stderr
+
+
+def test_a_finetune_run_is_shipped_beside_the_two_stages(tmp_path):
+    pre, post = _run(tmp_path, [2.3, 2.1, 2.3])
+    ft = tmp_path / "ft"
+    ft.mkdir()
+    (ft / "metrics.json").write_text(json.dumps({"stage": "posttrain", "data_hash": "cd" * 32,
+                                                 "epochs": [{"epoch": 0, "waypoint_l2_2s": 2.2}]}))
+    (ft / "curves.png").write_bytes(b"ft-png")
+    (ft / "config.yaml").write_text("name: ft\n")
+    torch.save({"model": {"w": torch.full((2,), 7.0), "n": torch.tensor(7)}, "meta": {"epoch": 1}}, ft / "model_0001.pth")
+    r = _ship("--finetune", ft, pre, post, tmp_path / "out")
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "out"
+    ck = torch.load(out / "model.pt", weights_only=False)
+    assert ck["model"]["w"].tolist() == [7.0, 7.0] and ck["meta"]["source"] == str(ft / "model_0001.pth")
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["selected"]["stage"] == "finetune" and m["selected"]["checkpoint"] == "model_0001.pth"
+    assert len(m["posttrain"]["epochs"]) == 3 and m["finetune"]["data_hash"] == "cd" * 32
+    assert (out / "data_hash.txt").read_text().strip() == "cd" * 32
+    assert (out / "config.yaml").read_text() == "name: ft\n"
+    assert (out / "curves_finetune.png").read_bytes() == b"ft-png" and (out / "curves.png").read_bytes() == b"png"
