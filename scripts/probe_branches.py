@@ -10,6 +10,8 @@ perturbated view (the car off its lane, as after a closed-loop mistake) are prob
 
 A model that reads its inputs follows both; one that drives from the picture alone follows the
 expert's path in both runs (models/tfv6_small/README.md, "The other branch of each junction").
+Mind the perturbated figure: the collector draws one perturbation per route, so a validation
+split of a few routes probes only that many views, and the figure swings between checkpoints.
 Prints a table, and one JSON object last with --json.
 """
 from __future__ import annotations

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Reproduce models/tfv6_small: expert data on all 48 embedded_bench training routes -> cache ->
-# pretrain (perception heads) -> posttrain (all heads) -> models/tfv6_small/.
+# pretrain (perception heads) -> posttrain (all heads) -> one epoch with the junctions' other
+# branches (--junction-branches) -> models/tfv6_small/.
 # Times measured on the 2-core development machine are in models/tfv6_small/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,4 +22,14 @@ $L train --config tfv6_small_nospeed --data data/cache --stage pretrain --out ru
 $L train --config tfv6_small --data data/cache --stage posttrain \
     --init runs/tfv6_small_pre/model_0001.pth --out runs/tfv6_small_post \
     --epochs 3 --batch-size 8 --workers 1 --val-fraction 0.1 --seed 0 --standing-keep 2 --precision bf16
-.venv/bin/python scripts/ship_model.py runs/tfv6_small_pre runs/tfv6_small_post models/tfv6_small
+# --junction-branches (not in LEAD's recipe): each frame whose lane also leads another way through
+# the junction ahead is trained once more with that branch's command, target points and route
+# (route loss only), so the route head follows its planning inputs; one epoch, seed 1 (the shipped
+# weights started from the float16 weights of the posttrain as shipped before, on a second
+# collection of the same routes; see the model card)
+$L train --config tfv6_small --data data/cache --stage posttrain \
+    --init runs/tfv6_small_post/model_0003.pth --out runs/tfv6_small_branches \
+    --epochs 1 --batch-size 8 --workers 1 --val-fraction 0.1 --seed 1 --standing-keep 2 --precision bf16 \
+    --junction-branches
+.venv/bin/python scripts/ship_model.py --finetune runs/tfv6_small_branches \
+    runs/tfv6_small_pre runs/tfv6_small_post models/tfv6_small
