@@ -60,9 +60,9 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
                    help="train on only the first and last K frames of each wait of the expert (speed and "
                         "target speed < 0.5 m/s); default: every frame, as LEAD. Validation keeps every frame")
     p.add_argument("--junction-repeat", type=int, default=None, metavar="N",
-                   help="train on each frame whose input command (the one-hot the model is given) is LEFT, RIGHT or "
-                        "STRAIGHT (a junction) N times per "
-                        "epoch; default: once, as LEAD. Validation keeps every frame once")
+                   help="train on each frame whose input command (the one-hot the model is given) is LEFT, "
+                        "RIGHT or STRAIGHT (a junction) N times per epoch; default: once, as LEAD. Validation "
+                        "keeps every frame once")
     p.add_argument("--junction-commands", default="LEFT,RIGHT,STRAIGHT", metavar="LIST",
                    help="which junction commands --junction-repeat repeats, comma-separated (e.g. STRAIGHT); "
                         "default: all three")

@@ -11,13 +11,13 @@
   speed 0 -- about a third of lead's embedded training frames, against <1 % of frames where a
   standing car should start. With K set, each wait keeps only its first and last K frames.
 - `junction_repeat` (off by default; not in LEAD's recipe): frames whose input command (the
-  one-hot the model is given, not the expert's label: the label switches to a junction's road
-  option later, inside the junction) is a junction road option (LEFT, RIGHT, STRAIGHT) are ~12 % of lead's embedded training frames, and a
-  straight crossing is ~3.5 %; with N set, each such frame appears N times per epoch (each copy
-  draws its own augmentation), so the model sees more of where the target points lead through
-  junctions. `junction_commands` narrows the repetition to some of the three (e.g. STRAIGHT only:
-  LEFT or RIGHT frames outnumber STRAIGHT ones ~2.4 to 1, so repeating all three also strengthens
-  the prior to turn). Validation is never changed by either option.
+  one-hot the model is given; the expert's label names a junction's road option only inside it)
+  is a junction road option (LEFT, RIGHT, STRAIGHT) are ~40 % of lead's embedded training frames
+  (~12 % by the label), a straight crossing ~10 %; with N set, each such frame appears N times per
+  epoch (each copy draws its own augmentation), so the model sees more of where the target points
+  lead through junctions. `junction_commands` narrows the repetition to some of the three (e.g.
+  STRAIGHT only: LEFT or RIGHT frames outnumber STRAIGHT ones ~3 to 1, so repeating all three also
+  strengthens the prior to turn). Validation is never changed by either option.
 - `junction_branches` (off by default; not in LEAD's recipe): each frame that has another branch
   of its junction (lead.training.branches, stored by the cache) appears once more per epoch with
   that branch's command, target points and route checkpoints (a random one of its branches, drawn
