@@ -63,7 +63,9 @@ def test_empty_routes_score_100_with_the_documented_files(tmp_path, ros_domain):
 
 def test_killed_agent_is_a_crashed_route_and_resume_finishes(tmp_path, ros_domain):
     lines: list[str] = []
-    proc = lead_eval(tmp_path, ros_domain)
+    # the agent creeps (1 m/s): route 1 (160 m) then takes thousands of ticks, so the interrupt below lands
+    # while it runs (at 6 m/s it took well under a wall second in lock-step and sometimes finished first)
+    proc = lead_eval(tmp_path, ros_domain, "-p", "target_speed=1.0")
     try:
         pid = int(read_until(proc, r"route_follower started: pid (\d+)", lines).group(1))
         read_until(proc, r"\[route_follower\].*route RouteScenario_0_rep0", lines)
@@ -71,8 +73,6 @@ def test_killed_agent_is_a_crashed_route_and_resume_finishes(tmp_path, ros_domai
         os.kill(pid, signal.SIGKILL)
         read_until(proc, r"RouteScenario_0_rep0: Failed - Agent crashed", lines)
         read_until(proc, r"\[route_follower\].*route RouteScenario_1_rep0", lines)  # the respawned agent drives on
-        # interrupt the set at once: route 1 (~160 m) takes well under a wall second in lock-step
-        # with the minimal rig, so a pause here let it finish first (a make test flake)
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=60)
     finally:
