@@ -22,6 +22,14 @@ import sys
 from pathlib import Path
 
 
+def follows(pred_end, own_end, other_end) -> bool:
+    """Whether a predicted last route checkpoint follows the inputs it was given: it lies nearer
+    the last checkpoint of the path it was asked for (own) than of the other path (a tie is no)."""
+    import numpy as np
+
+    return bool(np.linalg.norm(np.subtract(pred_end, own_end)) < np.linalg.norm(np.subtract(pred_end, other_end)))
+
+
 def probe(checkpoint: str, cache: Path, val_fraction: float, batch: int = 16) -> dict:
     import numpy as np
     import torch
@@ -49,8 +57,8 @@ def probe(checkpoint: str, cache: Path, val_fraction: float, batch: int = 16) ->
                 for p in range(len(ks)):
                     e_pred, b_pred = pred[2 * p], pred[2 * p + 1]
                     e_end, b_end = ends[2 * p], ends[2 * p + 1]
-                    asked["expert"] += int(np.linalg.norm(e_pred - e_end) < np.linalg.norm(e_pred - b_end))
-                    asked["branch"] += int(np.linalg.norm(b_pred - b_end) < np.linalg.norm(b_pred - e_end))
+                    asked["expert"] += follows(e_pred, e_end, b_end)
+                    asked["branch"] += follows(b_pred, b_end, e_end)
         out[view] = {"frames": len(pairs), "follows_expert_inputs": asked["expert"],
                      "follows_branch_inputs": asked["branch"]}
     return out

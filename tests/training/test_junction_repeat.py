@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from lead.training.args import build_parser
-from lead.training.dataset import CacheDataset, input_commands, junction_command_values, junction_repeated
+from lead.inference.route_planner import command_one_hot, input_commands
+from lead.training.dataset import CacheDataset, junction_command_values, junction_repeated
 
 LEFT, RIGHT, STRAIGHT, LANEFOLLOW, VOID = 1, 2, 3, 4, -1
 
@@ -36,6 +37,9 @@ def test_input_commands_read_the_one_hot():
     onehot = np.zeros((4, 6), np.float32)
     onehot[0, LEFT - 1] = onehot[1, STRAIGHT - 1] = onehot[2, LANEFOLLOW - 1] = 1
     np.testing.assert_array_equal(input_commands(onehot), [LEFT, STRAIGHT, LANEFOLLOW, 0])
+    # one frame's one-hot (as the branch finder reads it) and the encoder's own output
+    assert list(input_commands(onehot[1])) == [STRAIGHT]
+    assert [int(input_commands(command_one_hot(c))[0]) for c in range(1, 7)] == list(range(1, 7))
 
 
 def _mark_junctions(shard):

@@ -17,6 +17,15 @@ def _script():
     return mod
 
 
+def test_a_prediction_follows_the_path_whose_end_it_lies_nearer():
+    follows = _script().follows
+    expert_end, branch_end = (20.0, 0.0), (8.0, -8.0)        # straight on / a right turn
+    assert follows((18.0, 1.0), expert_end, branch_end)       # asked straight, went straight
+    assert not follows((9.0, -7.0), expert_end, branch_end)   # asked straight, turned
+    assert follows((9.0, -7.0), branch_end, expert_end)       # asked to turn, turned
+    assert not follows((14.0, -4.0), expert_end, branch_end)  # halfway between: a tie is no
+
+
 def test_probe_runs_each_branch_frame_both_ways(tiny_cache_copy, tiny_config, tmp_path, capsys):
     from lead.inference.checkpoint import random_model, save_checkpoint
 
@@ -30,6 +39,7 @@ def test_probe_runs_each_branch_frame_both_ways(tiny_cache_copy, tiny_config, tm
     (r,) = out["results"]
     for view in ("nominal", "perturbated"):
         assert r[view]["frames"] == 1
+        # the counts are follows() on the model's own outputs, so here only the plumbing is checked
         assert r[view]["follows_expert_inputs"] in (0, 1) and r[view]["follows_branch_inputs"] in (0, 1)
 
 

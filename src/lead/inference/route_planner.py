@@ -52,6 +52,13 @@ def command_one_hot(command: int) -> np.ndarray:
     return out
 
 
+def input_commands(onehot: np.ndarray) -> np.ndarray:
+    """command_one_hot undone for rows of one-hots (N, 6): each row's RoadOption value (index i is
+    RoadOption i + 1); 0 where a row is all zero (a frame stored without route inputs)."""
+    onehot = np.atleast_2d(np.asarray(onehot))
+    return np.where(onehot.any(axis=1), np.argmax(onehot, axis=1) + 1, 0)
+
+
 def estimate_gps_reference(x: float, y: float, lat: float, lon: float) -> tuple[float, float]:
     """(lat_ref, lon_ref) such that lead.world.gps.location_to_gps(lat_ref, lon_ref, x, y) gives
     (lat, lon): LEAD's find_gps_ref, which solves the leaderboard's GPS equations for one point

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lead.inference.route_planner import input_commands
 from lead.world.transform import Location
 from lead.training.labels import view_transform
 from lead.world.map import Map, Waypoint
@@ -228,6 +229,6 @@ def frame_branch_fields(map_: Map, pose: tuple[float, float, float], route: np.n
     the model inputs the frame was given (command one-hot, target points): the branches answer
     what the model sees, so its command is the input's, not the expert's label (the two switch to
     a junction's road option at different points)."""
-    command = int(np.argmax(inputs["command"])) + 1  # one-hot index i is RoadOption i + 1
+    command = int(input_commands(inputs["command"])[0])
     return branch_fields(junction_branches(map_, pose, route, inputs["target_point"], inputs["target_point_next"],
                                            command), num_route_points)

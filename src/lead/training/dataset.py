@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from lead.inference.route_planner import input_commands
 from lead.model.classes import COMMANDS
 from lead.model.config import ModelConfig
 from lead.model.inputs import perturb_points
@@ -85,13 +86,6 @@ def junction_command_values(names: str | list[str] | tuple[str, ...]) -> tuple[i
     if bad or not items:
         raise ValueError(f"junction commands must be some of {', '.join(JUNCTION_COMMAND_NAMES)}, got {names!r}")
     return tuple(sorted({JUNCTION_COMMAND_NAMES[n] for n in items}))
-
-
-def input_commands(onehot: np.ndarray) -> np.ndarray:
-    """RoadOption value of each frame's input command one-hot (index i is RoadOption i + 1);
-    0 where the one-hot is all zero (a frame stored without route inputs)."""
-    onehot = np.asarray(onehot)
-    return np.where(onehot.any(axis=1), np.argmax(onehot, axis=1) + 1, 0)
 
 
 def junction_repeated(frames: list[int], command: np.ndarray, repeat: int,
